@@ -1,0 +1,81 @@
+"""Notebook parameters and profiles.
+
+Every notebook takes the same flat scalar parameters for the same things (``profile``,
+``dataset``, ``data_root``, ``seed``, ``image_size``, ``epochs``, ``batch_size``, ``lr``,
+``device``, ``results_root``) plus its own. A parameter left at ``None`` takes the value of the
+chosen profile:
+
+* ``smoke``: tiny and fast, for CI (seconds);
+* ``default``: what ``make book`` runs on a CPU (minutes per notebook);
+* ``full``: the settings a GPU run would use.
+
+Profiles live here in the library, never as ``if CI`` branches inside notebooks. Unknown
+names and out-of-range values raise :class:`~mammorepro.errors.ConfigError` with one line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from mammorepro.errors import ConfigError
+
+PROFILES = ("smoke", "default", "full")
+DATASETS = ("phantom", "cbis-ddsm", "inbreast", "mini-ddsm", "mias")
+COMMON_PARAMETERS = (
+    "profile",
+    "dataset",
+    "data_root",
+    "seed",
+    "image_size",
+    "epochs",
+    "batch_size",
+    "lr",
+    "device",
+    "results_root",
+)
+
+
+def resolve(profiles: Mapping[str, Mapping], profile: str = "default", **params) -> dict:
+    """Merge ``params`` over the profile's values and validate; returns a flat dict.
+
+    ``profiles`` maps each profile name to its full set of values; its keys (plus the common
+    parameters) are the only valid parameter names.
+    """
+    if profile not in PROFILES:
+        raise ConfigError(f"unknown profile {profile!r}: use one of {', '.join(PROFILES)}")
+    missing = [p for p in PROFILES if p not in profiles]
+    if missing:
+        raise ValueError(f"profiles table lacks {missing}")  # programming error, not user input
+    base = dict(profiles[profile])
+    valid = sorted(set(base) | set(COMMON_PARAMETERS))
+    unknown = sorted(set(params) - set(valid))
+    if unknown:
+        raise ConfigError(f"unknown parameter(s) {', '.join(unknown)}: valid names are {', '.join(valid)}")
+    cfg = dict(base)
+    cfg["profile"] = profile
+    for k, v in params.items():
+        if v is not None:
+            cfg[k] = v
+    _validate(cfg)
+    return cfg
+
+
+def _validate(cfg: dict) -> None:
+    def need(ok: bool, msg: str) -> None:
+        if not ok:
+            raise ConfigError(msg)
+
+    dataset = cfg.get("dataset", "phantom")
+    need(dataset in DATASETS, f"unknown dataset {dataset!r}: use one of {', '.join(DATASETS)}")
+    for name in ("seed", "epochs", "batch_size", "image_size"):
+        if name in cfg:
+            v = cfg[name]
+            need(isinstance(v, int) and not isinstance(v, bool), f"{name}={v!r} must be an integer")
+    need(cfg.get("seed", 0) >= 0, f"seed={cfg.get('seed')} must be >= 0")
+    need(cfg.get("epochs", 0) >= 0, f"epochs={cfg.get('epochs')} must be >= 0 (0 evaluates the untrained model)")
+    need(cfg.get("batch_size", 1) >= 1, f"batch_size={cfg.get('batch_size')} must be >= 1")
+    need(cfg.get("image_size", 32) >= 32, f"image_size={cfg.get('image_size')} must be at least 32")
+    if "lr" in cfg:
+        need(isinstance(cfg["lr"], (int, float)) and cfg["lr"] > 0, f"lr={cfg['lr']!r} must be a positive number")
+    for key in [k for k in cfg if k.startswith("n_")]:
+        need(isinstance(cfg[key], int) and cfg[key] >= 0, f"{key}={cfg[key]!r} must be a non-negative integer")

@@ -1,0 +1,31 @@
+"""Reading single images from disk (8/16-bit grayscale PGM, PNG, JPEG, TIFF; DICOM via pydicom)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from mammorepro.errors import DataError
+
+
+def read_gray(path: str | Path) -> np.ndarray:
+    """Read one grayscale image keeping its bit depth (uint8 or uint16)."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"image file {path} does not exist")
+    if path.suffix.lower() == ".dcm":
+        import pydicom
+
+        ds = pydicom.dcmread(str(path))
+        arr = ds.pixel_array
+        if getattr(ds, "PhotometricInterpretation", "MONOCHROME2") == "MONOCHROME1":
+            arr = arr.max() - arr
+        return arr
+    img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if img is None:
+        raise DataError(f"{path} is not a readable image (PGM, PNG, JPEG, TIFF or DICOM)")
+    if img.ndim == 3:
+        img = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
+    return img

@@ -1,0 +1,325 @@
+"""The training engine: fit / predict / evaluate, shared by every paper.
+
+* device ``"auto"`` picks CUDA when available, else CPU; AMP (bf16 where supported, else fp16
+  with a gradient scaler) is on by default on CUDA and off on CPU;
+* seeded and deterministic on CPU (``torch.use_deterministic_algorithms``);
+* checkpoints every epoch (``last.pt``, with optimiser, scheduler and RNG states) and on
+  improvement (``best.pt``), written atomically; ``resume=True`` continues from ``last.pt``;
+* early stopping on a validation metric (per-image Dice by default) with the best weights
+  restored at the end;
+* tqdm progress bars (off in notebooks, where the history plots tell the story).
+
+Models may return a tensor of logits or a tuple/list/dict of outputs (deep supervision):
+the loss receives the raw output, predictions use :func:`main_output`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+
+from mammorepro.errors import ConfigError
+from mammorepro.metrics import SegmentationScores, dice_per_image
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 10
+    batch_size: int = 8
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    optimizer: str = "adam"  # adam | adamw | sgd
+    momentum: float = 0.9  # sgd only
+    scheduler: str = "none"  # none | cosine
+    patience: int = 0  # early stopping patience in epochs; 0 = off
+    threshold: float = 0.5
+    device: str = "auto"
+    amp: str = "auto"  # auto (on for CUDA) | on | off
+    num_workers: int = 0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        checks = [
+            (self.epochs >= 0, f"epochs={self.epochs} must be >= 0"),
+            (self.batch_size >= 1, f"batch_size={self.batch_size} must be >= 1"),
+            (self.lr > 0, f"lr={self.lr} must be > 0"),
+            (self.patience >= 0, f"patience={self.patience} must be >= 0 (0 switches early stopping off)"),
+            (self.optimizer in ("adam", "adamw", "sgd"), f"optimizer={self.optimizer!r}: use adam, adamw or sgd"),
+            (self.scheduler in ("none", "cosine"), f"scheduler={self.scheduler!r}: use none or cosine"),
+            (self.amp in ("auto", "on", "off"), f"amp={self.amp!r}: use auto, on or off"),
+            (0 < self.threshold < 1, f"threshold={self.threshold} must be in (0, 1)"),
+            (self.num_workers >= 0, f"num_workers={self.num_workers} must be >= 0"),
+        ]
+        for ok, msg in checks:
+            if not ok:
+                raise ConfigError(msg)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class History:
+    """One row per epoch: epoch, train_loss, val_loss, val_dice, lr, seconds."""
+
+    rows: list[dict] = field(default_factory=list)
+    best_epoch: int = -1
+    best_score: float = -math.inf
+    stopped_early: bool = False
+
+    def column(self, name: str) -> list[float]:
+        return [r[name] for r in self.rows]
+
+    def to_frame(self):
+        import pandas as pd
+
+        return pd.DataFrame(self.rows)
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    """``auto`` -> CUDA if available else CPU; asking for CUDA without one is a one-line error."""
+    if device in ("auto", "", None):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if str(device).startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"device={device!r} but no CUDA GPU is visible: use device='cpu' or 'auto'")
+    try:
+        return torch.device(device)
+    except RuntimeError:
+        raise ConfigError(f"unknown device {device!r}: use auto, cpu, cuda or cuda:N") from None
+
+
+def seed_everything(seed: int, deterministic: bool = True) -> None:
+    """Seed Python, NumPy and torch; on CPU make torch's algorithms deterministic."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    if deterministic:
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        torch.backends.cudnn.benchmark = False
+
+
+class ArraySegmentationDataset(Dataset):
+    """Preprocessed images (N, H, W) float32 and masks (N, H, W) {0,1}, with optional augmentation."""
+
+    def __init__(self, images: np.ndarray, masks: np.ndarray, case_ids=None, augment=None):
+        if len(images) != len(masks):
+            raise ConfigError(f"{len(images)} images but {len(masks)} masks")
+        self.images, self.masks = images, masks
+        self.case_ids = list(case_ids) if case_ids is not None else [str(i) for i in range(len(images))]
+        self.augment = augment
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, i: int):
+        x, y = self.images[i], self.masks[i]
+        if self.augment is not None:
+            x, y = self.augment(x, y)
+        x = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))[None]
+        y = torch.from_numpy(np.ascontiguousarray(y, dtype=np.float32))[None]
+        return x, y, i
+
+
+def main_output(out) -> torch.Tensor:
+    """The prediction logits of a model output (the first of a tuple/list, ``"out"`` of a dict)."""
+    if isinstance(out, torch.Tensor):
+        return out
+    if isinstance(out, dict):
+        return out["out"]
+    return out[0]
+
+
+def _amp_dtype(device: torch.device, amp: str):
+    if amp == "off" or (amp == "auto" and device.type != "cuda"):
+        return None
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.bfloat16
+
+
+def _loader(ds: Dataset, cfg: TrainConfig, shuffle: bool, device: torch.device) -> DataLoader:
+    gen = torch.Generator()
+    gen.manual_seed(cfg.seed)
+    return DataLoader(
+        ds,
+        batch_size=cfg.batch_size,
+        shuffle=shuffle,
+        num_workers=cfg.num_workers,
+        pin_memory=device.type == "cuda",
+        generator=gen,
+        persistent_workers=cfg.num_workers > 0,
+        worker_init_fn=lambda wid: np.random.seed((cfg.seed * 1000 + wid) % 2**32),
+    )
+
+
+def _optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
+    params = [p for p in model.parameters() if p.requires_grad]
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+
+
+def _atomic_save(obj, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def _progress(iterable, enabled: bool, **kw):
+    if not enabled:
+        return iterable
+    from tqdm import tqdm
+
+    return tqdm(iterable, **kw)
+
+
+def fit(
+    model: nn.Module,
+    train_ds: Dataset,
+    val_ds: Dataset | None,
+    loss_fn: nn.Module,
+    cfg: TrainConfig,
+    *,
+    checkpoint_dir: str | Path | None = None,
+    resume: bool = False,
+    progress: bool = True,
+) -> History:
+    """Train ``model`` in place; return the per-epoch history. The best weights (by validation
+    per-image Dice) are loaded into ``model`` at the end when a validation set is given."""
+    device = resolve_device(cfg.device)
+    seed_everything(cfg.seed, deterministic=device.type == "cpu")
+    model.to(device)
+    opt = _optimizer(model, cfg)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, cfg.epochs)) if cfg.scheduler == "cosine" else None
+    amp_dtype = _amp_dtype(device, cfg.amp)
+    scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16)
+    history = History()
+    best_state = None
+    start = 0
+    train_loader = _loader(train_ds, cfg, True, device)
+    ckpt_dir = Path(checkpoint_dir) if checkpoint_dir else None
+    if resume and ckpt_dir is not None and (ckpt_dir / "last.pt").is_file():
+        state = torch.load(ckpt_dir / "last.pt", map_location=device, weights_only=False)
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        if sched is not None and state.get("scheduler"):
+            sched.load_state_dict(state["scheduler"])
+        scaler.load_state_dict(state["scaler"])
+        history = History(**state["history"])
+        start = state["epoch"] + 1
+        torch.set_rng_state(state["torch_rng"])
+        train_loader.generator.set_state(state["loader_rng"])
+        if (ckpt_dir / "best.pt").is_file():
+            best_state = torch.load(ckpt_dir / "best.pt", map_location="cpu", weights_only=True)
+    stale = (start - 1 - history.best_epoch) if history.best_epoch >= 0 else 0
+    for epoch in range(start, cfg.epochs):
+        t0 = time.perf_counter()
+        model.train()
+        total, seen = 0.0, 0
+        for x, y, _ in _progress(train_loader, progress, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False):
+            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+            opt.zero_grad(set_to_none=True)
+            with torch.autocast(device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
+                out = model(x)
+                loss = loss_fn(out, y)
+            if not torch.isfinite(loss):
+                raise FloatingPointError(f"loss became {loss.item()} at epoch {epoch + 1}: lower lr or check the inputs")
+            scaler.scale(loss).backward()
+            scaler.step(opt)
+            scaler.update()
+            total += float(loss.detach()) * len(x)
+            seen += len(x)
+        row = {"epoch": epoch + 1, "train_loss": total / max(seen, 1), "lr": opt.param_groups[0]["lr"]}
+        if sched is not None:
+            sched.step()
+        if val_ds is not None and len(val_ds):
+            probs, val_loss = _predict(model, val_ds, cfg, device, loss_fn)
+            masks = np.stack([val_ds[i][1][0].numpy() for i in range(len(val_ds))])
+            row["val_loss"] = val_loss
+            row["val_dice"] = float(np.mean(dice_per_image(probs >= cfg.threshold, masks > 0.5)))
+            score = row["val_dice"]
+        else:
+            score = -row["train_loss"]
+        row["seconds"] = time.perf_counter() - t0
+        history.rows.append(row)
+        improved = score > history.best_score
+        if improved:
+            history.best_score, history.best_epoch = score, epoch
+            best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+            stale = 0
+        else:
+            stale += 1
+        if ckpt_dir is not None:
+            if improved:
+                _atomic_save(best_state, ckpt_dir / "best.pt")
+            _atomic_save(
+                {
+                    "model": model.state_dict(),
+                    "optimizer": opt.state_dict(),
+                    "scheduler": sched.state_dict() if sched is not None else None,
+                    "scaler": scaler.state_dict(),
+                    "history": asdict(history),
+                    "epoch": epoch,
+                    "torch_rng": torch.get_rng_state(),
+                    "loader_rng": train_loader.generator.get_state(),
+                },
+                ckpt_dir / "last.pt",
+            )
+        if cfg.patience and stale >= cfg.patience:
+            history.stopped_early = True
+            break
+    if best_state is not None and val_ds is not None:
+        model.load_state_dict(best_state)
+    return history
+
+
+@torch.no_grad()
+def _predict(model, ds, cfg: TrainConfig, device, loss_fn=None):
+    model.eval()
+    amp_dtype = _amp_dtype(device, cfg.amp)
+    probs, total = [], 0.0
+    loader = DataLoader(ds, batch_size=cfg.batch_size, shuffle=False, num_workers=cfg.num_workers)
+    for x, y, _ in loader:
+        x = x.to(device)
+        with torch.autocast(device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
+            out = model(x)
+        if loss_fn is not None:
+            total += float(loss_fn(out, y.to(device))) * len(x)
+        probs.append(torch.sigmoid(main_output(out).float())[:, 0].cpu().numpy())
+    if not probs:
+        return np.zeros((0,), dtype=np.float32), 0.0
+    return np.concatenate(probs), total / max(len(ds), 1)
+
+
+def predict(model: nn.Module, ds: Dataset, cfg: TrainConfig | None = None) -> np.ndarray:
+    """Foreground probabilities, shape (N, H, W) float32."""
+    cfg = cfg or TrainConfig()
+    device = resolve_device(cfg.device)
+    model.to(device)
+    return _predict(model, ds, cfg, device)[0]
+
+
+def score_predictions(probs: np.ndarray, masks: np.ndarray, case_ids, threshold: float = 0.5, empty: str = "one") -> SegmentationScores:
+    """Threshold probabilities and score them under every metric definition."""
+    scores = SegmentationScores(empty=empty)
+    scores.update(np.asarray(probs) >= threshold, np.asarray(masks) > 0, case_ids)
+    return scores
+
+
+def evaluate(model: nn.Module, ds: ArraySegmentationDataset, cfg: TrainConfig | None = None, empty: str = "one"):
+    """Predict and score; returns (probabilities, :class:`SegmentationScores`)."""
+    cfg = cfg or TrainConfig()
+    probs = predict(model, ds, cfg)
+    return probs, score_predictions(probs, ds.masks, ds.case_ids, cfg.threshold, empty)

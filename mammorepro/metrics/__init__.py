@@ -1,0 +1,27 @@
+"""Metrics: one module, every definition named (see :mod:`mammorepro.metrics.segmentation`)."""
+
+from mammorepro.metrics.segmentation import (
+    DEFINITIONS,
+    EMPTY_POLICIES,
+    SegmentationScores,
+    bootstrap_ci,
+    confusion_counts,
+    dice_from_counts,
+    dice_per_image,
+    iou_from_counts,
+    iou_per_image,
+    summarize_counts,
+)
+
+__all__ = [
+    "DEFINITIONS",
+    "EMPTY_POLICIES",
+    "SegmentationScores",
+    "bootstrap_ci",
+    "confusion_counts",
+    "dice_from_counts",
+    "dice_per_image",
+    "iou_from_counts",
+    "iou_per_image",
+    "summarize_counts",
+]

@@ -1,0 +1,183 @@
+"""Every segmentation metric definition the five papers use, each implemented once and named.
+
+The papers report "Dice", "IoU" and "accuracy" under different, often unstated, definitions.
+Here each definition has its own name, so a paper's number is reported under its own
+definition AND under a strict lesion-level one, next to the all-background prediction:
+
+=====================  =========================================================================
+name                   definition
+=====================  =========================================================================
+dice_per_image         foreground Dice 2TP / (2TP + FP + FN) per image, then the mean over images
+iou_per_image          foreground IoU (Jaccard) TP / (TP + FP + FN) per image, then the mean
+dice_pooled            foreground Dice from TP, FP, FN summed over all images ("global" Dice)
+iou_pooled             foreground IoU from the pooled counts
+miou_fg_bg             mean over the two classes (background, mass) of the pooled IoU; this is
+                       what semantic-segmentation toolkits call "mean IoU" (p4 Table 10); the
+                       background term is near 1 on mammograms, so this is >= 0.5 for nothing
+pixel_accuracy         (TP + TN) / all pixels, pooled (p2, p4)
+mean_class_accuracy    mean of sensitivity and specificity, pooled (p4 "mean accuracy")
+sensitivity_per_image  TP / (TP + FN) per image, mean over images with a lesion
+=====================  =========================================================================
+
+Empty-mask policy (per-image metrics): when an image has no lesion in the ground truth AND the
+prediction is empty, Dice and IoU are 1 (a correct "no mass" answer); an empty ground truth
+with any predicted pixel scores 0. Pass ``empty="nan"`` to drop those images instead, or
+``empty="zero"`` to score them 0. The policy is part of every result's metadata.
+
+Functions take binary arrays (any shape, the leading axis indexes images where noted);
+:class:`SegmentationScores` accumulates per-image counts batch by batch (MONAI-style cumulative
+metric) and returns the per-case table and every summary definition.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from mammorepro.errors import ConfigError
+
+EMPTY_POLICIES = ("one", "nan", "zero")
+
+DEFINITIONS: dict[str, str] = {
+    "dice_per_image": "foreground Dice per image, mean over images (empty policy applies)",
+    "iou_per_image": "foreground IoU per image, mean over images (empty policy applies)",
+    "dice_pooled": "foreground Dice from TP/FP/FN pooled over all images",
+    "iou_pooled": "foreground IoU from TP/FP/FN pooled over all images",
+    "miou_fg_bg": "mean of background and foreground IoU, pooled (background-inclusive mean IoU)",
+    "pixel_accuracy": "(TP+TN)/pixels, pooled",
+    "mean_class_accuracy": "mean of sensitivity and specificity, pooled",
+    "sensitivity_per_image": "TP/(TP+FN) per image, mean over images that contain a lesion",
+}
+
+
+def confusion_counts(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Per-image (TP, FP, FN, TN) for binary arrays of shape (N, ...); returns int64 (N, 4)."""
+    pred = np.asarray(pred).astype(bool)
+    target = np.asarray(target).astype(bool)
+    if pred.shape != target.shape:
+        raise ConfigError(f"prediction shape {pred.shape} differs from target shape {target.shape}")
+    if pred.ndim < 2:
+        raise ConfigError(f"expected a batch of masks (N, H, W), got shape {pred.shape}")
+    p = pred.reshape(pred.shape[0], -1)
+    t = target.reshape(target.shape[0], -1)
+    tp = np.count_nonzero(p & t, axis=1)
+    fp = np.count_nonzero(p & ~t, axis=1)
+    fn = np.count_nonzero(~p & t, axis=1)
+    tn = p.shape[1] - tp - fp - fn
+    return np.stack([tp, fp, fn, tn], axis=1).astype(np.int64)
+
+
+def _ratio(num: np.ndarray, den: np.ndarray, empty: str) -> np.ndarray:
+    if empty not in EMPTY_POLICIES:
+        raise ConfigError(f"unknown empty-mask policy {empty!r}: use one of {EMPTY_POLICIES}")
+    num = np.asarray(num, dtype=np.float64)
+    den = np.asarray(den, dtype=np.float64)
+    fill = {"one": 1.0, "nan": np.nan, "zero": 0.0}[empty]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, num / np.where(den > 0, den, 1), fill)
+
+
+def dice_from_counts(counts: np.ndarray, empty: str = "one") -> np.ndarray:
+    tp, fp, fn = counts[..., 0], counts[..., 1], counts[..., 2]
+    return _ratio(2 * tp, 2 * tp + fp + fn, empty)
+
+
+def iou_from_counts(counts: np.ndarray, empty: str = "one") -> np.ndarray:
+    tp, fp, fn = counts[..., 0], counts[..., 1], counts[..., 2]
+    return _ratio(tp, tp + fp + fn, empty)
+
+
+def dice_per_image(pred, target, empty: str = "one") -> np.ndarray:
+    """Foreground Dice of each image (shape (N,)); see the module doc for the empty-mask policy."""
+    return dice_from_counts(confusion_counts(pred, target), empty)
+
+
+def iou_per_image(pred, target, empty: str = "one") -> np.ndarray:
+    """Foreground IoU of each image (shape (N,))."""
+    return iou_from_counts(confusion_counts(pred, target), empty)
+
+
+def summarize_counts(counts: np.ndarray, empty: str = "one") -> dict[str, float]:
+    """Every named definition from per-image counts (N, 4)."""
+    counts = np.asarray(counts, dtype=np.int64).reshape(-1, 4)
+    if len(counts) == 0:
+        raise ConfigError("no images were scored: the evaluation set is empty")
+    tp, fp, fn, tn = counts.sum(axis=0)
+    fg_iou = iou_from_counts(np.array([tp, fp, fn, tn]), "one")
+    bg_iou = _ratio(tn, tn + fn + fp, "one")
+    sens = _ratio(tp, tp + fn, "one")
+    spec = _ratio(tn, tn + fp, "one")
+    has_lesion = counts[:, 0] + counts[:, 2] > 0
+    per_sens = _ratio(counts[has_lesion, 0], counts[has_lesion, 0] + counts[has_lesion, 2], "nan")
+    return {
+        "dice_per_image": float(np.nanmean(dice_from_counts(counts, empty))),
+        "iou_per_image": float(np.nanmean(iou_from_counts(counts, empty))),
+        "dice_pooled": float(dice_from_counts(np.array([tp, fp, fn, tn]), "one")),
+        "iou_pooled": float(fg_iou),
+        "miou_fg_bg": float((fg_iou + bg_iou) / 2),
+        "pixel_accuracy": float((tp + tn) / counts.sum()),
+        "mean_class_accuracy": float((sens + spec) / 2),
+        "sensitivity_per_image": float(np.nanmean(per_sens)) if has_lesion.any() else float("nan"),
+    }
+
+
+def bootstrap_ci(
+    values: np.ndarray, n_boot: int = 2000, alpha: float = 0.05, seed: int = 0
+) -> tuple[float, float]:
+    """Percentile bootstrap CI of the mean over cases (NaNs dropped)."""
+    v = np.asarray(values, dtype=np.float64)
+    v = v[~np.isnan(v)]
+    if len(v) == 0:
+        return float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    means = v[rng.integers(0, len(v), size=(n_boot, len(v)))].mean(axis=1)
+    return float(np.quantile(means, alpha / 2)), float(np.quantile(means, 1 - alpha / 2))
+
+
+@dataclass
+class SegmentationScores:
+    """Cumulative scorer: ``update`` with batches of binary predictions and targets (and case
+    ids), then ``per_case()`` for the table and ``summary()`` for every definition."""
+
+    empty: str = "one"
+
+    def __post_init__(self) -> None:
+        if self.empty not in EMPTY_POLICIES:
+            raise ConfigError(f"unknown empty-mask policy {self.empty!r}: use one of {EMPTY_POLICIES}")
+        self._counts: list[np.ndarray] = []
+        self._ids: list[str] = []
+
+    def update(self, pred, target, case_ids=None) -> np.ndarray:
+        counts = confusion_counts(pred, target)
+        start = len(self._ids)
+        ids = list(case_ids) if case_ids is not None else [str(start + i) for i in range(len(counts))]
+        if len(ids) != len(counts):
+            raise ConfigError(f"{len(ids)} case ids for {len(counts)} predictions")
+        self._counts.append(counts)
+        self._ids.extend(str(i) for i in ids)
+        return counts
+
+    @property
+    def counts(self) -> np.ndarray:
+        return np.concatenate(self._counts) if self._counts else np.zeros((0, 4), dtype=np.int64)
+
+    def per_case(self):
+        import pandas as pd
+
+        c = self.counts
+        return pd.DataFrame(
+            {
+                "case_id": self._ids,
+                "tp": c[:, 0],
+                "fp": c[:, 1],
+                "fn": c[:, 2],
+                "tn": c[:, 3],
+                "has_lesion": (c[:, 0] + c[:, 2]) > 0,
+                "dice": dice_from_counts(c, self.empty),
+                "iou": iou_from_counts(c, self.empty),
+            }
+        )
+
+    def summary(self) -> dict[str, float]:
+        return summarize_counts(self.counts, self.empty)

@@ -1,0 +1,91 @@
+"""Executing the book's notebooks with papermill, with parameters checked first.
+
+papermill itself only *warns* about an unknown parameter name; here an unknown name, a bad
+value or an out-of-range setting is a one-line error raised before a kernel starts, so
+nothing is written. Executed notebooks go to ``book/executed/`` (the book renders them;
+``notebooks/`` holds sources without outputs).
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+from mammorepro.config import COMMON_PARAMETERS
+from mammorepro.errors import ConfigError, MammoreproError
+
+# notebook name -> the library module that owns its profiles and steps
+NOTEBOOKS = {"00_tour": "mammorepro.tour"}
+REPO = Path(__file__).resolve().parents[1]
+
+
+class NotebookFailed(MammoreproError):
+    """A notebook raised while executing; the message names the cell's error."""
+
+
+def notebook_path(name: str, root: Path = REPO) -> Path:
+    if name not in NOTEBOOKS:
+        raise ConfigError(f"unknown notebook {name!r}: valid names are {', '.join(NOTEBOOKS)}")
+    path = root / "notebooks" / f"{name}.ipynb"
+    if not path.is_file():
+        raise ConfigError(f"{path} is missing: run this from a clone of the repository")
+    return path
+
+
+def parse_value(text: str):
+    """Parse a ``-p name value`` string the way papermill does: int, float, bool, None or str."""
+    import yaml
+
+    if text in ("None", "none", "null", "~"):
+        return None
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+    return value if isinstance(value, (int, float, bool, str)) or value is None else text
+
+
+def notebook_parameters(name: str, root: Path = REPO) -> dict:
+    """The parameters cell of a notebook: name -> default (as papermill infers them)."""
+    import papermill
+
+    found = papermill.inspect_notebook(str(notebook_path(name, root)))
+    return {k: v.get("default") for k, v in found.items()}
+
+
+def check_parameters(name: str, params: dict, root: Path = REPO) -> dict:
+    """Raise one line on an unknown name or a bad value; return the resolved library config."""
+    valid = notebook_parameters(name, root)
+    unknown = sorted(set(params) - set(valid))
+    if unknown:
+        raise ConfigError(f"unknown parameter(s) {', '.join(unknown)} for {name}: valid names are {', '.join(sorted(valid))}")
+    module = importlib.import_module(NOTEBOOKS[name])
+    profiles = module.PROFILES
+    config_names = set(COMMON_PARAMETERS) | set(profiles["default"])
+    profile = params.get("profile", "default")
+    return module.configure(profile, **{k: v for k, v in params.items() if k in config_names and k != "profile"})
+
+
+def execute(name: str, params: dict | None = None, output_dir: Path | None = None, root: Path = REPO, log_output: bool = False) -> Path:
+    """Check parameters, then execute ``notebooks/<name>.ipynb`` with papermill from the
+    repository root; return the executed notebook's path."""
+    import papermill
+
+    params = dict(params or {})
+    check_parameters(name, params, root)
+    out_dir = Path(output_dir) if output_dir else root / "book" / "executed"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    out = out_dir / f"{name}.ipynb"
+    try:
+        papermill.execute_notebook(
+            str(notebook_path(name, root)),
+            str(out),
+            parameters=params,
+            cwd=str(root),
+            kernel_name="python3",
+            progress_bar=False,
+            log_output=log_output,
+        )
+    except papermill.PapermillExecutionError as exc:
+        raise NotebookFailed(f"{name} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue} (see {out})") from None
+    return out

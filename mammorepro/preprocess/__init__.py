@@ -1,0 +1,15 @@
+"""Preprocessing: pure array operations, the configurable chain, and augmentation."""
+
+from mammorepro.preprocess.ops import clahe, crop_border, median_filter, normalize, resize_pad
+from mammorepro.preprocess.pipeline import PreprocessConfig, preprocess_case, preprocess_steps
+
+__all__ = [
+    "PreprocessConfig",
+    "clahe",
+    "crop_border",
+    "median_filter",
+    "normalize",
+    "preprocess_case",
+    "preprocess_steps",
+    "resize_pad",
+]

@@ -1,0 +1,36 @@
+"""Bad input on the command line: one line, exit status 2, nothing written."""
+
+import subprocess
+import sys
+
+import pytest
+
+from conftest import REPO
+
+
+def _run(*args, cwd=REPO):
+    return subprocess.run([sys.executable, "-m", "mammorepro", *args], cwd=cwd, capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["run", "00_tour", "-p", "epoch", "3"], "unknown parameter(s) epoch for 00_tour: valid names are"),
+        (["run", "00_tour", "-p", "epochs", "-1"], "epochs=-1 must be >= 0"),
+        (["run", "00_tour", "-p", "image_size", "100"], "image_size=100 does not suit model 'unet'"),
+        (["run", "00_tour", "-p", "dataset", "mias", "-p", "data_root", "/nonexistent/mias"], "not a folder"),
+        (["run", "no_such_notebook"], "unknown notebook 'no_such_notebook'"),
+    ],
+)
+def test_bad_input_is_one_line(args, expected, tmp_path):
+    res = _run(*args, "--output", str(tmp_path / "out"))
+    assert res.returncode == 2
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0], res.stderr
+    assert "Traceback" not in res.stderr
+    assert not (tmp_path / "out").exists()  # nothing executed, nothing written
+
+
+def test_models_lists_the_registry():
+    res = _run("models")
+    assert res.returncode == 0 and "unet" in res.stdout and "smp-unet" in res.stdout

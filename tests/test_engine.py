@@ -1,0 +1,70 @@
+import numpy as np
+import pytest
+import torch
+
+from mammorepro.engine import ArraySegmentationDataset, TrainConfig, evaluate, fit, resolve_device
+from mammorepro.errors import ConfigError
+from mammorepro.losses import build_loss
+from mammorepro.models import create_model
+
+
+def _data(n=12, size=32, seed=0):
+    """Bright squares on noise: a task a tiny U-Net learns in a few epochs."""
+    rng = np.random.default_rng(seed)
+    images = rng.normal(0.3, 0.05, (n, size, size)).astype(np.float32)
+    masks = np.zeros((n, size, size), dtype=np.uint8)
+    for i in range(n):
+        r, c = rng.integers(4, size - 12, 2)
+        masks[i, r : r + 8, c : c + 8] = 1
+        images[i][masks[i] > 0] += 0.4
+    return ArraySegmentationDataset(images, masks, [f"c{i}" for i in range(n)])
+
+
+def _model():
+    torch.manual_seed(0)
+    return create_model("unet", base=4, depth=2)
+
+
+CFG = TrainConfig(epochs=4, batch_size=4, lr=1e-2, device="cpu", seed=0)
+
+
+def test_fit_learns_and_is_deterministic_on_cpu():
+    a, b = _model(), _model()
+    ha = fit(a, _data(), _data(6, seed=1), build_loss("bce+dice"), CFG, progress=False)
+    hb = fit(b, _data(), _data(6, seed=1), build_loss("bce+dice"), CFG, progress=False)
+    assert ha.column("train_loss") == hb.column("train_loss")
+    assert ha.column("train_loss")[-1] < ha.column("train_loss")[0]
+    for pa, pb in zip(a.parameters(), b.parameters()):
+        assert torch.equal(pa, pb)
+    _, scores = evaluate(a, _data(6, seed=2), CFG)
+    assert scores.summary()["dice_per_image"] > 0.3
+
+
+def test_resume_continues_exactly(tmp_path):
+    full = _model()
+    fit(full, _data(), None, build_loss("bce"), CFG, progress=False)
+    part = _model()
+    fit(part, _data(), None, build_loss("bce"), TrainConfig(**{**CFG.to_dict(), "epochs": 2}), checkpoint_dir=tmp_path, progress=False)
+    assert (tmp_path / "last.pt").is_file() and (tmp_path / "best.pt").is_file()
+    resumed = _model()
+    h = fit(resumed, _data(), None, build_loss("bce"), CFG, checkpoint_dir=tmp_path, resume=True, progress=False)
+    assert [r["epoch"] for r in h.rows] == [1, 2, 3, 4]
+    for pa, pb in zip(full.parameters(), resumed.parameters()):
+        assert torch.allclose(pa, pb, atol=1e-6)
+
+
+def test_early_stopping_restores_the_best_weights():
+    model = _model()
+    cfg = TrainConfig(epochs=20, batch_size=4, lr=1e-9, patience=2, device="cpu")
+    h = fit(model, _data(), _data(6, seed=1), build_loss("bce"), cfg, progress=False)
+    assert h.stopped_early and len(h.rows) == 3  # no improvement after epoch 1
+
+
+def test_bad_settings_are_one_line_errors():
+    with pytest.raises(ConfigError, match="epochs=-1"):
+        TrainConfig(epochs=-1)
+    with pytest.raises(ConfigError, match="optimizer"):
+        TrainConfig(optimizer="lbfgs")
+    if not torch.cuda.is_available():
+        with pytest.raises(ConfigError, match="no CUDA GPU"):
+            resolve_device("cuda")

@@ -1,0 +1,50 @@
+import pytest
+import torch
+
+from mammorepro.errors import ConfigError
+from mammorepro.losses import BinaryFocalLoss, SoftDiceLoss, WeightedBCELoss, WeightedSum, build_loss
+
+
+def _pair():
+    target = torch.zeros(2, 1, 8, 8)
+    target[:, :, 2:5, 2:5] = 1
+    return target
+
+
+def test_dice_loss_is_zero_for_a_perfect_prediction_and_one_for_the_opposite():
+    t = _pair()
+    assert SoftDiceLoss(smooth=0)(t * 40 - 20, t).item() == pytest.approx(0, abs=1e-6)
+    assert SoftDiceLoss(smooth=0)((1 - t) * 40 - 20, t).item() == pytest.approx(1, abs=1e-6)
+
+
+def test_weighted_bce_penalises_false_positives_more():
+    t = _pair()
+    logits = torch.full_like(t, -5.0)
+    fp = logits.clone()
+    fp[:, :, 6, 6] = 5.0  # one false positive pixel
+    fn = logits.clone()
+    fn[:, :, 2:5, 2:5] = 5.0
+    fn[:, :, 2, 2] = -5.0  # one missed lesion pixel
+    loss = WeightedBCELoss(pos_weight=0.3, neg_weight=0.7)
+    assert loss(fp, t) > loss(fn, t)
+
+
+def test_focal_loss_down_weights_easy_pixels():
+    t = _pair()
+    easy = t * 10 - 5
+    hard = t * 0.4 - 0.2
+    assert BinaryFocalLoss()(easy, t) < 0.01 * BinaryFocalLoss()(hard, t)
+
+
+def test_build_loss_specs():
+    assert isinstance(build_loss("dice"), SoftDiceLoss)
+    combo = build_loss("bce+dice", weights=(0.5, 0.5), bce_neg_weight=0.7)
+    assert isinstance(combo, WeightedSum) and combo.terms[0].neg_weight == 0.7
+    t = _pair()
+    logits = torch.randn_like(t, requires_grad=True)
+    combo(logits, t).backward()
+    assert logits.grad is not None
+    with pytest.raises(ConfigError, match="unknown loss"):
+        build_loss("lovasz")
+    with pytest.raises(ConfigError, match="match no term"):
+        build_loss("dice", focal_gamma=2)

@@ -1,0 +1,95 @@
+"""Metrics pinned on tiny hand-computed masks (MONAI style), empty masks included."""
+
+import math
+
+import numpy as np
+import pytest
+
+from mammorepro.errors import ConfigError
+from mammorepro.metrics import (
+    DEFINITIONS,
+    SegmentationScores,
+    bootstrap_ci,
+    confusion_counts,
+    dice_per_image,
+    iou_per_image,
+    summarize_counts,
+)
+
+# 4x4 target with 4 lesion pixels; prediction hits 2 of them and adds 2 false positives
+TARGET = np.array([[0, 0, 0, 0], [0, 1, 1, 0], [0, 1, 1, 0], [0, 0, 0, 0]], dtype=np.uint8)
+PRED = np.array([[0, 0, 0, 0], [0, 1, 1, 1], [0, 0, 0, 1], [0, 0, 0, 0]], dtype=np.uint8)
+
+
+def test_confusion_counts_by_hand():
+    counts = confusion_counts(PRED[None], TARGET[None])
+    assert counts.tolist() == [[2, 2, 2, 10]]
+
+
+def test_dice_and_iou_by_hand():
+    assert dice_per_image(PRED[None], TARGET[None])[0] == pytest.approx(2 * 2 / (2 * 2 + 2 + 2))  # 0.5
+    assert iou_per_image(PRED[None], TARGET[None])[0] == pytest.approx(2 / 6)
+
+
+def test_empty_mask_policies():
+    empty = np.zeros((1, 2, 2), dtype=np.uint8)
+    one_px = np.array([[[1, 0], [0, 0]]], dtype=np.uint8)
+    assert dice_per_image(empty, empty, "one")[0] == 1.0
+    assert math.isnan(dice_per_image(empty, empty, "nan")[0])
+    assert dice_per_image(empty, empty, "zero")[0] == 0.0
+    # a false positive on an empty image is wrong under every policy
+    assert dice_per_image(one_px, empty, "one")[0] == 0.0
+    # missing a lesion entirely scores 0
+    assert iou_per_image(empty, one_px)[0] == 0.0
+    with pytest.raises(ConfigError, match="empty-mask policy"):
+        dice_per_image(empty, empty, "skip")
+
+
+def test_summary_definitions_by_hand():
+    # image 1: the 4x4 case above; image 2: empty target, empty prediction (16 TN)
+    counts = np.array([[2, 2, 2, 10], [0, 0, 0, 16]])
+    s = summarize_counts(counts)
+    assert set(s) == set(DEFINITIONS)
+    assert s["dice_per_image"] == pytest.approx((0.5 + 1.0) / 2)
+    assert s["iou_per_image"] == pytest.approx((1 / 3 + 1.0) / 2)
+    assert s["dice_pooled"] == pytest.approx(0.5)
+    assert s["iou_pooled"] == pytest.approx(1 / 3)
+    bg_iou = 26 / (26 + 2 + 2)
+    assert s["miou_fg_bg"] == pytest.approx((1 / 3 + bg_iou) / 2)
+    assert s["pixel_accuracy"] == pytest.approx(28 / 32)
+    assert s["mean_class_accuracy"] == pytest.approx((2 / 4 + 26 / 28) / 2)
+    assert s["sensitivity_per_image"] == pytest.approx(0.5)  # only image 1 has a lesion
+
+
+def test_all_background_prediction_reads_high_on_pixel_metrics():
+    target = np.zeros((1, 10, 10), dtype=np.uint8)
+    target[0, :1, :1] = 1  # 1 % of the pixels
+    s = summarize_counts(confusion_counts(np.zeros_like(target), target))
+    assert s["pixel_accuracy"] == pytest.approx(0.99)
+    assert s["dice_per_image"] == 0.0 and s["dice_pooled"] == 0.0
+    assert s["miou_fg_bg"] == pytest.approx(0.99 / 2)
+
+
+def test_cumulative_scores_equal_one_shot():
+    rng = np.random.default_rng(0)
+    p = rng.random((6, 8, 8)) > 0.6
+    t = rng.random((6, 8, 8)) > 0.7
+    acc = SegmentationScores()
+    acc.update(p[:4], t[:4], [f"c{i}" for i in range(4)])
+    acc.update(p[4:], t[4:], ["c4", "c5"])
+    assert acc.summary() == pytest.approx(summarize_counts(confusion_counts(p, t)))
+    frame = acc.per_case()
+    assert list(frame["case_id"]) == [f"c{i}" for i in range(6)]
+    assert frame["dice"].to_numpy() == pytest.approx(dice_per_image(p, t))
+
+
+def test_shape_mismatch_is_an_error():
+    with pytest.raises(ConfigError, match="differs"):
+        confusion_counts(np.zeros((1, 2, 2)), np.zeros((1, 3, 3)))
+
+
+def test_bootstrap_ci_brackets_the_mean():
+    v = np.random.default_rng(1).random(50)
+    lo, hi = bootstrap_ci(v)
+    assert lo < v.mean() < hi
+    assert bootstrap_ci(np.array([0.5, 0.5])) == (0.5, 0.5)

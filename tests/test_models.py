@@ -1,0 +1,77 @@
+"""One shared test runs forward and backward on every registered model (smp pattern)."""
+
+import pytest
+import torch
+
+from mammorepro.errors import ConfigError, WeightsError
+from mammorepro.models import check_input_size, count_parameters, create_model, get_spec, list_models
+
+
+@pytest.mark.parametrize("name", sorted(list_models()))
+def test_every_model_runs_forward_and_backward(name):
+    torch.manual_seed(0)
+    spec = get_spec(name)
+    model = create_model(name, **spec.smoke_kwargs)
+    size = 2 * spec.size_multiple
+    x = torch.randn(2, 1, size, size)
+    out = model(x)
+    assert out.shape == (2, 1, size, size)
+    out.mean().backward()
+    grads = [p.grad for p in model.parameters() if p.requires_grad]
+    assert all(g is not None for g in grads) and any(g.abs().sum() > 0 for g in grads)
+
+
+def test_unknown_model_lists_the_valid_names():
+    with pytest.raises(ConfigError) as err:
+        create_model("unet3000")
+    for name in list_models():
+        assert name in str(err.value)
+
+
+def test_input_size_check_says_what_fits():
+    check_input_size("unet", 256)
+    with pytest.raises(ConfigError, match="multiple of 16"):
+        check_input_size("unet", 250)
+
+
+def test_original_unet_width():
+    # Ronneberger's U-Net with 64 base filters has about 31 M parameters
+    assert 30e6 < count_parameters(create_model("unet")) < 32e6
+
+
+def test_imagenet_weights_are_never_downloaded():
+    with pytest.raises(WeightsError, match="no ImageNet"):
+        create_model("unet", encoder_weights="imagenet")
+    try:
+        create_model("smp-unet", encoder_name="resnet18", encoder_weights="imagenet")
+    except WeightsError as err:
+        assert "encoder_weights='file.pth'" in str(err)  # says how to provide a file
+
+
+def test_encoder_weights_from_a_local_file(tmp_path):
+    torch.manual_seed(1)
+    src = create_model("smp-unet", encoder_name="resnet18")
+    path = tmp_path / "encoder.pth"
+    torch.save(src.encoder.state_dict(), path)
+    dst = create_model("smp-unet", encoder_name="resnet18", encoder_weights=str(path))
+    for k, v in src.encoder.state_dict().items():
+        assert torch.equal(v, dst.encoder.state_dict()[k])
+    with pytest.raises(WeightsError, match="does not exist"):
+        create_model("smp-unet", encoder_name="resnet18", encoder_weights=str(tmp_path / "missing.pth"))
+    torch.save({"foo": torch.zeros(1)}, tmp_path / "bad.pth")
+    with pytest.raises(WeightsError, match="fits"):
+        create_model("smp-unet", encoder_name="resnet18", encoder_weights=str(tmp_path / "bad.pth"))
+
+
+def test_rgb_first_conv_is_summed_for_grayscale(tmp_path):
+    rgb = create_model("smp-unet", encoder_name="resnet18", in_channels=3)
+    path = tmp_path / "rgb.pth"
+    torch.save(rgb.encoder.state_dict(), path)
+    gray = create_model("smp-unet", encoder_name="resnet18", in_channels=1, encoder_weights=str(path))
+    w = gray.encoder.state_dict()["conv1.weight"]
+    assert torch.allclose(w, rgb.encoder.state_dict()["conv1.weight"].sum(1, keepdim=True))
+
+
+def test_bad_model_option_is_one_line():
+    with pytest.raises(ConfigError, match="bad option"):
+        create_model("unet", widht=3)
