@@ -46,11 +46,22 @@ def parse_value(text: str):
 
 
 def notebook_parameters(name: str, root: Path = REPO) -> dict:
-    """The parameters cell of a notebook: name -> default (as papermill infers them)."""
-    import papermill
+    """The parameters cell of a notebook (flat scalar assignments): name -> default."""
+    import ast
 
-    found = papermill.inspect_notebook(str(notebook_path(name, root)))
-    return {k: v.get("default") for k, v in found.items()}
+    import nbformat
+
+    nb = nbformat.read(notebook_path(name, root), as_version=4)
+    cells = [c for c in nb.cells if c.cell_type == "code" and "parameters" in c.metadata.get("tags", [])]
+    if len(cells) != 1:
+        raise ConfigError(f"{name} must have exactly one cell tagged 'parameters', found {len(cells)}")
+    params = {}
+    for node in ast.parse(cells[0].source).body:
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    params[target.id] = node.value.value
+    return params
 
 
 def check_parameters(name: str, params: dict, root: Path = REPO) -> dict:
@@ -63,7 +74,12 @@ def check_parameters(name: str, params: dict, root: Path = REPO) -> dict:
     profiles = module.PROFILES
     config_names = set(COMMON_PARAMETERS) | set(profiles["default"])
     profile = params.get("profile", "default")
-    return module.configure(profile, **{k: v for k, v in params.items() if k in config_names and k != "profile"})
+    cfg = module.configure(profile, **{k: v for k, v in params.items() if k in config_names and k != "profile"})
+    if cfg.get("dataset", "phantom") != "phantom":
+        from mammorepro.data import resolve_root
+
+        resolve_root(cfg["dataset"], cfg.get("data_root") or None)  # a wrong root fails here, before any work
+    return cfg
 
 
 def execute(name: str, params: dict | None = None, output_dir: Path | None = None, root: Path = REPO, log_output: bool = False) -> Path:
@@ -85,6 +101,8 @@ def execute(name: str, params: dict | None = None, output_dir: Path | None = Non
             kernel_name="python3",
             progress_bar=False,
             log_output=log_output,
+            # ipykernel warns on every start that its local TCP transport is unencrypted
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],
         )
     except papermill.PapermillExecutionError as exc:
         raise NotebookFailed(f"{name} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue} (see {out})") from None

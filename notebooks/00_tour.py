@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -36,7 +38,7 @@ profile = "default"  # smoke | default | full
 dataset = "phantom"  # phantom (built in); real datasets arrive with their loaders
 data_root = ""  # folder of a real dataset (unused for the phantom)
 seed = 0
-image_size = None  # None = the profile's value
+image_size = None  # None: take the value of the profile
 epochs = None
 batch_size = None
 lr = None
@@ -46,6 +48,7 @@ results_root = "results"
 real_samples_dir = "tests/fixtures"
 
 # %%
+# %matplotlib inline
 from mammorepro import tour
 
 cfg = tour.configure(

@@ -55,9 +55,14 @@ def test_resume_continues_exactly(tmp_path):
 
 def test_early_stopping_restores_the_best_weights():
     model = _model()
-    cfg = TrainConfig(epochs=20, batch_size=4, lr=1e-9, patience=2, device="cpu")
-    h = fit(model, _data(), _data(6, seed=1), build_loss("bce"), cfg, progress=False)
-    assert h.stopped_early and len(h.rows) == 3  # no improvement after epoch 1
+    cfg = TrainConfig(epochs=40, batch_size=4, lr=1e-9, patience=2, device="cpu")
+    val = _data(6, seed=1)
+    h = fit(model, _data(), val, build_loss("bce"), cfg, progress=False)
+    # with a negligible learning rate the validation Dice plateaus: training stops `patience`
+    # epochs after the best one, and the best epoch's weights are the ones kept
+    assert h.stopped_early and len(h.rows) == h.best_epoch + 1 + cfg.patience < cfg.epochs
+    _, scores = evaluate(model, val, cfg)
+    assert scores.summary()["dice_per_image"] == pytest.approx(h.best_score)
 
 
 def test_bad_settings_are_one_line_errors():

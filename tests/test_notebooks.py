@@ -23,7 +23,8 @@ def test_source_notebook_is_clean_and_thin(path):
     for node in tree.body:  # flat scalars only
         assert isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant), ast.dump(node)
     for c in code:
-        for node in ast.walk(ast.parse(c.source)):
+        source = "\n".join(line for line in c.source.splitlines() if not line.lstrip().startswith("%"))  # magics
+        for node in ast.walk(ast.parse(source)):
             assert not isinstance(node, (ast.FunctionDef, ast.ClassDef)), "logic belongs in mammorepro/"
             if isinstance(node, ast.ImportFrom):
                 assert all(a.name != "*" for a in node.names), "no star imports"
@@ -60,17 +61,23 @@ def test_tour_smoke_writes_results_with_provenance(smoke_tour):
 
 # Pinned from the smoke run on the 2-core CI machine (torch 2.15, CPU, deterministic
 # algorithms). The all-background values are exact: they depend only on the phantom and the
-# split. The U-Net values depend on floating-point kernels, hence the tolerance.
-PINNED = {
-    "all-background": {"dice_per_image": 0.0, "pixel_accuracy": 0.99525, "miou_fg_bg": 0.49763},
+# split. Losses depend on floating-point kernels, hence the relative tolerance. After 2 epochs
+# on 14 images the smoke U-Net still predicts no mass: the smoke profile checks the wiring;
+# tests/test_calibration.py checks that the model learns.
+PINNED_METRICS = {
+    "all-background": {"dice_per_image": 0.0, "dice_pooled": 0.0, "pixel_accuracy": 0.995239, "miou_fg_bg": 0.497620},
+    "U-Net": {"pixel_accuracy": 0.995239, "sensitivity_per_image": 0.0},
 }
+PINNED_LOSSES = {"train_loss": [1.48078, 1.42839], "val_loss": [1.51379, 1.48720]}
 
 
 @pytest.mark.notebook
 def test_tour_smoke_metrics_match_pinned_values(smoke_tour):
     metrics = json.loads((smoke_tour["run"] / "metrics.json").read_text())
     methods = metrics["methods"]
-    for method, expected in PINNED.items():
+    for method, expected in PINNED_METRICS.items():
         for name, value in expected.items():
-            assert methods[method][name] == pytest.approx(value, abs=1e-4), (method, name)
-    assert metrics["epochs_run"] == 2 and metrics["n_test"] == 6
+            assert methods[method][name] == pytest.approx(value, abs=1e-5), (method, name)
+    for name, values in PINNED_LOSSES.items():
+        assert [row[name] for row in metrics["history"]] == pytest.approx(values, rel=2e-3), name
+    assert metrics["epochs_run"] == 2 and metrics["n_test"] == 6 and metrics["n_test_with_lesion"] == 6
