@@ -109,7 +109,7 @@ def prepare(cfg: dict, cases) -> Prepared:
 
 
 def build_model(cfg: dict):
-    return create_model(cfg["model"], **({"base": cfg["base_width"]} if cfg["model"] == "unet" else {}))
+    return create_model(cfg["model"], seed=cfg["seed"], **({"base": cfg["base_width"]} if cfg["model"] == "unet" else {}))
 
 
 def train(cfg: dict, model, prepared: Prepared, progress: bool = False) -> History:

@@ -75,3 +75,13 @@ def test_rgb_first_conv_is_summed_for_grayscale(tmp_path):
 def test_bad_model_option_is_one_line():
     with pytest.raises(ConfigError, match="bad option"):
         create_model("unet", widht=3)
+
+
+def test_seeded_init_is_reproducible_and_leaves_the_global_rng_alone():
+    state = torch.get_rng_state()
+    a = create_model("unet", base=4, depth=2, seed=5)
+    assert torch.equal(torch.get_rng_state(), state)
+    b = create_model("unet", base=4, depth=2, seed=5)
+    c = create_model("unet", base=4, depth=2, seed=6)
+    pa, pb, pc = (torch.cat([p.flatten() for p in m.parameters()]) for m in (a, b, c))
+    assert torch.equal(pa, pb) and not torch.equal(pa, pc)

@@ -60,15 +60,15 @@ def test_tour_smoke_writes_results_with_provenance(smoke_tour):
 
 
 # Pinned from the smoke run on the 2-core CI machine (torch 2.15, CPU, deterministic
-# algorithms). The all-background values are exact: they depend only on the phantom and the
-# split. Losses depend on floating-point kernels, hence the relative tolerance. After 2 epochs
-# on 14 images the smoke U-Net still predicts no mass: the smoke profile checks the wiring;
-# tests/test_calibration.py checks that the model learns.
+# algorithms, seeded init). The all-background values are exact: they depend only on the
+# phantom and the split. The U-Net's depend on floating-point kernels, hence the tolerances.
+# After 2 epochs on 14 images the smoke U-Net still marks much of the breast as mass (pixel
+# accuracy 0.59): the smoke profile checks the wiring; tests/test_calibration.py checks learning.
 PINNED_METRICS = {
     "all-background": {"dice_per_image": 0.0, "dice_pooled": 0.0, "pixel_accuracy": 0.995239, "miou_fg_bg": 0.497620},
-    "U-Net": {"pixel_accuracy": 0.995239, "sensitivity_per_image": 0.0},
+    "U-Net": {"dice_pooled": 0.022863, "pixel_accuracy": 0.593058, "sensitivity_per_image": 1.0},
 }
-PINNED_LOSSES = {"train_loss": [1.48078, 1.42839], "val_loss": [1.51379, 1.48720]}
+PINNED_LOSSES = {"train_loss": [1.72424, 1.67038], "val_loss": [1.75294, 1.68127]}
 
 
 @pytest.mark.notebook
@@ -77,7 +77,7 @@ def test_tour_smoke_metrics_match_pinned_values(smoke_tour):
     methods = metrics["methods"]
     for method, expected in PINNED_METRICS.items():
         for name, value in expected.items():
-            assert methods[method][name] == pytest.approx(value, abs=1e-5), (method, name)
+            assert methods[method][name] == pytest.approx(value, abs=1e-3), (method, name)
     for name, values in PINNED_LOSSES.items():
         assert [row[name] for row in metrics["history"]] == pytest.approx(values, rel=2e-3), name
     assert metrics["epochs_run"] == 2 and metrics["n_test"] == 6 and metrics["n_test_with_lesion"] == 6

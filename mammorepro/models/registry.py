@@ -65,9 +65,23 @@ def check_input_size(name: str, size: int) -> None:
 
 
 def create_model(
-    name: str, *, in_channels: int = 1, classes: int = 1, encoder_weights: str | None = None, **kwargs
+    name: str,
+    *,
+    in_channels: int = 1,
+    classes: int = 1,
+    encoder_weights: str | None = None,
+    seed: int | None = None,
+    **kwargs,
 ) -> nn.Module:
-    """Build a registered model. See the module doc for ``encoder_weights``."""
+    """Build a registered model. See the module doc for ``encoder_weights``.
+
+    ``seed`` makes the random initialisation reproducible without touching the global RNG
+    (torch seeds its default generator randomly at start-up, so an unseeded init differs
+    from run to run)."""
+    if seed is not None:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            return create_model(name, in_channels=in_channels, classes=classes, encoder_weights=encoder_weights, **kwargs)
     spec = get_spec(name)
     path = None
     if encoder_weights not in (None, "", "none", "imagenet"):
