@@ -3,6 +3,8 @@
     run NOTEBOOK [--profile P] [-p NAME VALUE ...] [--output DIR]   execute one notebook
     run --all [--profile P]                                          execute every notebook
     models                                                           list registered models
+    data check DATASET [--root PATH] [--quick]                       integrity report of a dataset copy
+    data phantom DATASET DEST [-n N]                                 write phantom cases in DATASET's layout
 
 Bad input ends with one line on stderr and exit status 2, never a traceback.
 """
@@ -41,6 +43,25 @@ def _models(_args) -> int:
     return 0
 
 
+def _data_check(args) -> int:
+    from mammorepro.data.check import check, scan
+
+    report = check(scan(args.dataset, args.root), deep=not args.quick, workers=args.workers, progress=not args.no_progress)
+    print("\n".join(report.lines()))
+    return 0 if report.ok else 1
+
+
+def _data_phantom(args) -> int:
+    from mammorepro.data.check import loader
+
+    dest = Path(args.dest)
+    if dest.exists() and any(dest.iterdir()):
+        raise MammoreproError(f"{dest} is not empty: give a new folder (existing data is never overwritten)")
+    out = loader(args.dataset).write_phantom(dest, n=args.n, seed=args.seed)
+    print(f"wrote {args.n} phantom cases in the {args.dataset} layout to {out}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mammorepro", description="mammorepro replication book")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -54,6 +75,20 @@ def main(argv: list[str] | None = None) -> int:
     run.set_defaults(func=_run)
     models = sub.add_parser("models", help="list the registered models")
     models.set_defaults(func=_models)
+    data = sub.add_parser("data", help="dataset tools").add_subparsers(dest="data_command", required=True)
+    chk = data.add_parser("check", help="integrity report: counts and every defect as one line (exit 1 if any)")
+    chk.add_argument("dataset", choices=["cbis-ddsm", "inbreast", "mini-ddsm", "mias"])
+    chk.add_argument("--root", help="dataset folder (default: $MAMMOREPRO_<DATASET> or $MAMMOREPRO_DATA/<dataset>)")
+    chk.add_argument("--quick", action="store_true", help="index-level checks only (no pixel reads)")
+    chk.add_argument("--workers", type=int, default=4)
+    chk.add_argument("--no-progress", action="store_true")
+    chk.set_defaults(func=_data_check)
+    ph = data.add_parser("phantom", help="write phantom cases in a real dataset's layout")
+    ph.add_argument("dataset", choices=["cbis-ddsm", "inbreast", "mini-ddsm", "mias"])
+    ph.add_argument("dest")
+    ph.add_argument("-n", type=int, default=20)
+    ph.add_argument("--seed", type=int, default=0)
+    ph.set_defaults(func=_data_phantom)
     args = parser.parse_args(argv)
     try:
         return args.func(args)

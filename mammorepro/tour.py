@@ -16,7 +16,9 @@ import pandas as pd
 
 from mammorepro import config as config_mod
 from mammorepro import data as data_mod
-from mammorepro.engine import ArraySegmentationDataset, History, TrainConfig, fit, predict, score_predictions
+from mammorepro.data.cache import PreprocessedCache
+from mammorepro.data.roots import resolve_root
+from mammorepro.engine import ArraySegmentationDataset, History, TrainConfig, fit, predict, resolve_device, score_predictions
 from mammorepro.losses import build_loss
 from mammorepro.metrics import DEFINITIONS, SegmentationScores, bootstrap_ci
 from mammorepro.models import check_input_size, count_parameters, create_model
@@ -44,7 +46,6 @@ PROFILES = {
     "default": {**_COMMON, "n_cases": 240, "image_size": 128, "epochs": 20, "batch_size": 8, "lr": 2e-3, "base_width": 16},
     "full": {**_COMMON, "n_cases": 2000, "image_size": 256, "epochs": 60, "batch_size": 16, "lr": 1e-3, "base_width": 32, "patience": 10},
 }
-SPLIT_FRACTIONS = {"train": 0.6, "val": 0.15, "test": 0.25}
 
 
 def configure(profile: str = "default", **params) -> dict:
@@ -85,27 +86,45 @@ class Prepared:
     parts: dict[str, ArraySegmentationDataset]
     split_path: Path
     split_sha256: str
-    meta: pd.DataFrame
+    meta: pd.DataFrame  # one row per case: part, number of masses, mass fraction after preprocessing
+    split_name: str = "default"
 
 
 def prepare(cfg: dict, cases) -> Prepared:
-    """Split by patient (saved file, reused on reruns) and preprocess every case."""
-    ids = [c.case_id for c in cases]
+    """Split by patient with the dataset's scheme (saved file, reused on reruns; the first named
+    split is used) and preprocess every case of it."""
     folder = Path(cfg["results_root"]) / "splits"
-    parts, path, sha = data_mod.get_or_create_split(
-        folder, cfg["dataset"], ids, [c.patient_id for c in cases], SPLIT_FRACTIONS, cfg["seed"]
+    splits, path, sha = data_mod.get_or_create_splits(
+        folder,
+        cfg["dataset"],
+        [c.case_id for c in cases],
+        [c.patient_id for c in cases],
+        [c.official_split for c in cases],
+        cfg["seed"],
     )
+    split_name, parts = next(iter(splits.items()))
     pcfg = preprocess_config(cfg)
     by_id = {c.case_id: c for c in cases}
     aug = build_augmentation(seed=cfg["seed"]) if cfg["augment"] else None
-    out = {}
+    out, rows = {}, []
+    empty = np.zeros((0, pcfg.image_size, pcfg.image_size), np.float32)
+    cache = None
+    if cfg["dataset"] != "phantom":  # real images are converted once, then read from the cache
+        cache = PreprocessedCache.for_dataset(cfg["dataset"], resolve_root(cfg["dataset"], cfg["data_root"] or None), pcfg)
+        cache.build(cases, pcfg, progress=False)
     for name, members in parts.items():
-        arrays = [preprocess_case(by_id[i].image, by_id[i].mask, pcfg) for i in members]
-        images = np.stack([a[0] for a in arrays]) if arrays else np.zeros((0, pcfg.image_size, pcfg.image_size), np.float32)
-        masks = np.stack([a[1] for a in arrays]) if arrays else np.zeros((0, pcfg.image_size, pcfg.image_size), np.uint8)
+        if cache is not None and members:
+            images, masks = cache.select(members)
+        else:
+            arrays = [preprocess_case(by_id[i].image, by_id[i].mask, pcfg) for i in members]
+            images = np.stack([a[0] for a in arrays]) if arrays else empty
+            masks = np.stack([a[1] for a in arrays]) if arrays else empty.astype(np.uint8)
         out[name] = ArraySegmentationDataset(images, masks, members, augment=aug if name == "train" else None)
-    meta = pd.DataFrame([dict(c.meta, part=next(k for k, v in parts.items() if c.case_id in v)) for c in cases])
-    return Prepared(out, path, sha, meta)
+        rows += [
+            {"case_id": i, "part": name, "n_masses": sum(les.kind == "mass" for les in by_id[i].lesions), "mass_fraction": float(m.mean())}
+            for i, m in zip(members, masks)
+        ]
+    return Prepared(out, path, sha, pd.DataFrame(rows), split_name)
 
 
 def build_model(cfg: dict):
@@ -170,7 +189,7 @@ def record(cfg: dict, prepared: Prepared, model, history: History, scored: Score
             "train": train_config(cfg).to_dict(),
             "preprocess": preprocess_config(cfg).to_dict(),
             "phantom": data_mod.PhantomConfig().to_dict() if cfg["dataset"] == "phantom" else None,
-            "split_fractions": SPLIT_FRACTIONS,
+            "split_scheme": data_mod.SCHEMES[cfg["dataset"]],
         }
     )
     rec.write_metrics(
@@ -179,6 +198,7 @@ def record(cfg: dict, prepared: Prepared, model, history: History, scored: Score
             "profile": cfg["profile"],
             "dataset": cfg["dataset"],
             "split_file": prepared.split_path.name,
+            "split_name": prepared.split_name,
             "split_sha256": prepared.split_sha256,
             "n_test": len(test),
             "n_test_with_lesion": int(sum(m.any() for m in test.masks)),
@@ -198,7 +218,7 @@ def record(cfg: dict, prepared: Prepared, model, history: History, scored: Score
         f.insert(1, "method", method)
         frames.append(f)
     rec.write_per_case(pd.concat(frames, ignore_index=True))
-    rec.write_env(str(train_config(cfg).device))
+    rec.write_env(str(resolve_device(cfg["device"])))  # the device actually used, not "auto"
     for name, fig in (figures or {}).items():
         rec.save_figure(fig, name)
     return rec.dir

@@ -16,11 +16,18 @@ FIXTURES = REPO / "tests" / "fixtures"
 
 
 @pytest.fixture(scope="session")
-def smoke_tour(tmp_path_factory):
-    """The tour notebook executed once with the smoke profile; results under a tmp results/."""
-    from mammorepro.notebooks import execute
+def smoke_book(tmp_path_factory):
+    """Every notebook executed once with the smoke profile; results under a tmp results/."""
+    from mammorepro.notebooks import NOTEBOOKS, execute
 
-    base = tmp_path_factory.mktemp("tour")
+    base = tmp_path_factory.mktemp("book")
     results = base / "results"
-    out = execute("00_tour", {"profile": "smoke", "results_root": str(results)}, output_dir=base / "executed")
-    return {"notebook": out, "results": results, "run": results / "tour" / "smoke"}
+    executed = {name: execute(name, {"profile": "smoke", "results_root": str(results)}, output_dir=base / "executed") for name in NOTEBOOKS}
+    return {"executed": executed, "results": results}
+
+
+@pytest.fixture(scope="session")
+def smoke_tour(smoke_book):
+    """The tour notebook's smoke run."""
+    results = smoke_book["results"]
+    return {"notebook": smoke_book["executed"]["00_tour"], "results": results, "run": results / "tour" / "smoke"}

@@ -11,14 +11,15 @@ from conftest import REPO
 
 
 @pytest.mark.book
-def test_book_builds_without_warnings(smoke_tour, tmp_path):
+def test_book_builds_without_warnings(smoke_book, tmp_path):
     site = tmp_path / "site"
     site.mkdir()
     for name in ("_config.yml", "_toc.yml"):
         shutil.copy(REPO / name, site / name)
     shutil.copytree(REPO / "book", site / "book", ignore=shutil.ignore_patterns("executed", "_build"))
     (site / "book" / "executed").mkdir()
-    shutil.copy(smoke_tour["notebook"], site / "book" / "executed" / "00_tour.ipynb")
+    for name, path in smoke_book["executed"].items():
+        shutil.copy(path, site / "book" / "executed" / f"{name}.ipynb")
     jb = Path(sys.executable).parent / "jupyter-book"
     res = subprocess.run(
         [str(jb), "build", str(site), "--warningiserror", "--keep-going"],

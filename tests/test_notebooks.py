@@ -81,3 +81,13 @@ def test_tour_smoke_metrics_match_pinned_values(smoke_tour):
     for name, values in PINNED_LOSSES.items():
         assert [row[name] for row in metrics["history"]] == pytest.approx(values, rel=2e-3), name
     assert metrics["epochs_run"] == 2 and metrics["n_test"] == 6 and metrics["n_test_with_lesion"] == 6
+
+
+@pytest.mark.notebook
+def test_data_chapter_reads_every_layout(smoke_book):
+    metrics = json.loads((smoke_book["results"] / "data" / "smoke" / "metrics.json").read_text())
+    phantom = metrics["phantom"]
+    assert set(phantom) == {"cbis-ddsm", "inbreast", "mini-ddsm", "mias"}
+    for name, entry in phantom.items():
+        assert entry["counts"]["images"] > 0 and entry["counts"]["problems"] == 0, (name, entry["problems"][:3])
+    assert metrics["real"]["mias"]["counts"]["images"] == 3

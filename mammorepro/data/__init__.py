@@ -4,33 +4,35 @@ from __future__ import annotations
 
 from mammorepro.data.phantom import PhantomCase, PhantomConfig, make_case, make_cases
 from mammorepro.data.roots import resolve_root
-from mammorepro.data.splits import draw_split, get_or_create_split, load_split, save_split
-from mammorepro.errors import ConfigError, DataError
+from mammorepro.data.splits import SCHEMES, draw_kfold, draw_split, get_or_create_splits, load_splits, make_dataset_splits, save_splits
+from mammorepro.errors import ConfigError
 
 
 def load_cases(dataset: str, data_root: str | None = None, n: int = 100, seed: int = 0, phantom: PhantomConfig | None = None):
-    """Cases (image, mask, ids, metadata) of ``dataset``. The phantom is generated from ``seed``;
-    real datasets are read from their root (see :mod:`mammorepro.data.roots`)."""
+    """Cases (image, mask, ids, metadata) of ``dataset``. The phantom is generated from ``seed``
+    (``n`` cases); real datasets are indexed from their root (see :mod:`mammorepro.data.roots`),
+    every image, with pixels read on access."""
     if dataset == "phantom":
         if data_root:
             raise ConfigError("the phantom is generated in memory and has no data root: leave data_root empty")
         return make_cases(n, seed, phantom)
-    root = resolve_root(dataset, data_root)
-    raise DataError(
-        f"found {root}, but the {dataset!r} loader is not part of this version yet (it is tracked as the real-datasets issue): "
-        f"use dataset='phantom' for now"
-    )
+    from mammorepro.data.check import scan
+
+    return scan(dataset, data_root).cases
 
 
 __all__ = [
     "PhantomCase",
     "PhantomConfig",
+    "SCHEMES",
+    "draw_kfold",
     "draw_split",
-    "get_or_create_split",
+    "get_or_create_splits",
     "load_cases",
-    "load_split",
+    "load_splits",
     "make_case",
     "make_cases",
+    "make_dataset_splits",
     "resolve_root",
-    "save_split",
+    "save_splits",
 ]

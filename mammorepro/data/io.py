@@ -29,3 +29,23 @@ def read_gray(path: str | Path) -> np.ndarray:
     if img.ndim == 3:
         img = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
     return img
+
+
+def dicom_decoder_problem(path: str | Path) -> str | None:
+    """None when this installation can decode the DICOM's pixel data, else one line naming the
+    transfer syntax and the package to install (from the header only; pixels are not read)."""
+    import pydicom
+    from pydicom.pixels import get_decoder
+
+    ds = pydicom.dcmread(str(path), stop_before_pixels=True)
+    uid = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
+    if uid is None or not uid.is_compressed:
+        return None
+    try:
+        decoder = get_decoder(uid)
+    except NotImplementedError:
+        return f"transfer syntax {uid.name} has no pixel decoder in pydicom"
+    if decoder.is_available:
+        return None
+    options = "; or ".join(decoder.missing_dependencies)
+    return f"transfer syntax {uid.name} needs a decoder: install {options}"

@@ -102,6 +102,7 @@ class Lesion:
     center: tuple[int, int]
     bbox: tuple[int, int, int, int]
     area: int
+    kind: str = "mass"  # every phantom lesion is a mass (calcifications are distractors, not lesions)
 
 
 @dataclass
@@ -119,6 +120,11 @@ class PhantomCase:
     density: str = "B"
     has_calcifications: bool = False
     has_film_artifacts: bool = False
+    official_split: str | None = None  # the phantom has no official split; same attribute as real cases
+
+    @property
+    def has_mass(self) -> bool:
+        return bool(self.lesions)
 
     @property
     def meta(self) -> dict:

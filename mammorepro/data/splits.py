@@ -48,56 +48,108 @@ def draw_split(
     return {k: sorted(v) for k, v in parts.items()}
 
 
-def split_key(dataset: str, case_ids: Sequence[str], fractions: Mapping[str, float], seed: int) -> str:
-    """A short fingerprint of what defines a split: same inputs, same file."""
-    h = hashlib.sha256(json.dumps([dataset, sorted(map(str, case_ids)), sorted(fractions.items()), seed]).encode())
+def draw_kfold(case_ids: Sequence[str], patient_ids: Sequence[str], k: int, seed: int) -> list[list[str]]:
+    """``k`` disjoint folds of whole patients, as equal in case count as greedy assignment allows."""
+    if k < 2:
+        raise ConfigError(f"k={k} folds: use k >= 2")
+    parts = draw_split(case_ids, patient_ids, {f"fold{i + 1}": 1 / k for i in range(k)}, seed)
+    return [parts[f"fold{i + 1}"] for i in range(k)]
+
+
+# the saved split scheme of each dataset (issue: real datasets; p3 uses the INbreast T1-T5)
+SCHEMES = {
+    "phantom": "one split by patient: 60 % train, 15 % validation, 25 % test",
+    "cbis-ddsm": "the official Training / Test split; validation = 10 % of the training patients",
+    "inbreast": "five random 70/30 train/test splits by patient (T1-T5); validation = 10 % of each training part",
+    "mini-ddsm": "one split by patient: 80 % train, 10 % validation, 10 % test",
+    "mias": "five folds by patient; each fold is the test part once; validation = 10 % of the training patients",
+}
+
+
+def make_dataset_splits(
+    dataset: str, case_ids: Sequence[str], patient_ids: Sequence[str], official: Sequence[str | None] | None = None, seed: int = 0
+) -> dict[str, dict[str, list[str]]]:
+    """Named splits (each with train / val / test parts) following the dataset's scheme."""
+    if dataset not in SCHEMES:
+        raise ConfigError(f"no split scheme for dataset {dataset!r}: use one of {', '.join(SCHEMES)}")
+    owner = dict(zip(map(str, case_ids), map(str, patient_ids)))
+
+    def carve(train: list[str], test: list[str], s: int) -> dict[str, list[str]]:
+        inner = draw_split(train, [owner[c] for c in train], {"train": 0.9, "val": 0.1}, s)
+        return {"train": inner["train"], "val": inner["val"], "test": sorted(test)}
+
+    if dataset == "phantom":
+        return {"default": draw_split(case_ids, patient_ids, {"train": 0.6, "val": 0.15, "test": 0.25}, seed)}
+    if dataset == "mini-ddsm":
+        return {"default": draw_split(case_ids, patient_ids, {"train": 0.8, "val": 0.1, "test": 0.1}, seed)}
+    if dataset == "cbis-ddsm":
+        if official is None or any(o not in ("train", "test") for o in official):
+            raise ConfigError("CBIS-DDSM splits need every case's official part ('train' or 'test')")
+        train = [str(c) for c, o in zip(case_ids, official) if o == "train"]
+        test = [str(c) for c, o in zip(case_ids, official) if o == "test"]
+        return {"official": carve(train, test, seed)}
+    if dataset == "inbreast":
+        out = {}
+        for i in range(5):
+            parts = draw_split(case_ids, patient_ids, {"train": 0.7, "test": 0.3}, seed + i)
+            out[f"T{i + 1}"] = carve(parts["train"], parts["test"], seed + i)
+        return out
+    folds = draw_kfold(case_ids, patient_ids, 5, seed)  # mias
+    return {
+        f"fold{i + 1}": carve([c for j, f in enumerate(folds) if j != i for c in f], folds[i], seed + i) for i in range(5)
+    }
+
+
+def split_key(dataset: str, case_ids: Sequence[str], seed: int) -> str:
+    """A short fingerprint of what defines a dataset's splits: same inputs, same file."""
+    h = hashlib.sha256(json.dumps([dataset, sorted(map(str, case_ids)), SCHEMES.get(dataset, ""), seed]).encode())
     return f"{dataset}-seed{seed}-{h.hexdigest()[:10]}"
 
 
-def save_split(path: Path, parts: Mapping[str, list[str]], meta: Mapping) -> str:
-    """Write the split as JSON (atomically) and return its SHA-256."""
-    payload = {"meta": dict(meta), "parts": {k: list(v) for k, v in parts.items()}}
+def save_splits(path: Path, splits: Mapping[str, Mapping[str, list[str]]], meta: Mapping) -> str:
+    """Write the named splits as JSON (atomically) and return the file's SHA-256."""
+    payload = {"meta": dict(meta), "splits": {n: {k: list(v) for k, v in p.items()} for n, p in splits.items()}}
     atomic_write_text(Path(path), json.dumps(payload, indent=1, sort_keys=True) + "\n")
     return file_sha256(path)
 
 
-def load_split(path: Path) -> tuple[dict[str, list[str]], dict, str]:
-    """Read a split file; returns (parts, meta, sha256)."""
+def load_splits(path: Path) -> tuple[dict[str, dict[str, list[str]]], dict, str]:
+    """Read a split file; returns (named splits, meta, sha256). Refuses overlapping parts."""
     path = Path(path)
     try:
         payload = json.loads(path.read_text())
-        parts = {k: list(v) for k, v in payload["parts"].items()}
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+        splits = {n: {k: list(v) for k, v in parts.items()} for n, parts in payload["splits"].items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise DataError(f"split file {path} is unreadable ({type(exc).__name__}): delete it to draw it again") from None
-    seen: set[str] = set()
-    for k, v in parts.items():
-        overlap = seen & set(v)
-        if overlap:
-            raise DataError(f"split file {path} puts case {sorted(overlap)[0]} in two parts: delete it to draw it again")
-        seen |= set(v)
-    return parts, payload.get("meta", {}), file_sha256(path)
+    for name, parts in splits.items():
+        seen: set[str] = set()
+        for v in parts.values():
+            overlap = seen & set(v)
+            if overlap:
+                raise DataError(f"split file {path} puts case {sorted(overlap)[0]} in two parts of {name}: delete it to draw it again")
+            seen |= set(v)
+    return splits, payload.get("meta", {}), file_sha256(path)
 
 
-def get_or_create_split(
+def get_or_create_splits(
     folder: Path,
     dataset: str,
     case_ids: Sequence[str],
     patient_ids: Sequence[str],
-    fractions: Mapping[str, float],
-    seed: int,
-) -> tuple[dict[str, list[str]], Path, str]:
-    """Load the saved split for these inputs, or draw and save it the first time.
-
-    Returns (parts, path, sha256). The file name is a fingerprint of the inputs, so a split is
-    drawn exactly once for a given case list, fractions and seed."""
-    path = Path(folder) / f"{split_key(dataset, case_ids, fractions, seed)}.json"
+    official: Sequence[str | None] | None = None,
+    seed: int = 0,
+) -> tuple[dict[str, dict[str, list[str]]], Path, str]:
+    """Load the saved splits for these cases, or draw them with the dataset's scheme and save them
+    the first time. Returns (named splits, path, sha256); the file name fingerprints the inputs,
+    so splits are drawn exactly once for a given case list and seed."""
+    path = Path(folder) / f"{split_key(dataset, case_ids, seed)}.json"
     if path.is_file():
-        parts, _, sha = load_split(path)
-        missing = set(map(str, case_ids)) - {c for v in parts.values() for c in v}
-        if missing:
-            raise DataError(f"split file {path} lacks case {sorted(missing)[0]}: it was edited by hand; delete it to redraw")
-        return parts, path, sha
-    parts = draw_split(case_ids, patient_ids, fractions, seed)
-    meta = {"dataset": dataset, "seed": seed, "fractions": dict(fractions), "group_by": "patient", "n_cases": len(case_ids)}
-    sha = save_split(path, parts, meta)
-    return parts, path, sha
+        splits, _, sha = load_splits(path)
+        for name, parts in splits.items():
+            missing = set(map(str, case_ids)) - {c for v in parts.values() for c in v}
+            if missing:
+                raise DataError(f"split {name} in {path} lacks case {sorted(missing)[0]}: it was edited by hand; delete it to redraw")
+        return splits, path, sha
+    splits = make_dataset_splits(dataset, case_ids, patient_ids, official, seed)
+    meta = {"dataset": dataset, "seed": seed, "scheme": SCHEMES[dataset], "group_by": "patient", "n_cases": len(case_ids)}
+    return splits, path, save_splits(path, splits, meta)
