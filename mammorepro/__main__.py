@@ -25,12 +25,19 @@ def _run(args) -> int:
     names = list(notebooks.NOTEBOOKS) if args.all else [args.notebook]
     if not args.all and not args.notebook:
         raise MammoreproError("name a notebook (e.g. 00_tour) or pass --all")
-    params = {name: notebooks.parse_value(value) for name, value in (args.param or [])}
+    for name in names:
+        notebooks.notebook_path(name)
+    params = notebooks.parse_parameters(names, [tuple(p) for p in (args.param or [])])
     if args.profile:
         params["profile"] = args.profile
+    per_notebook = {}
+    for name in names:  # every notebook's parameters are checked before the first one runs
+        own = {k: v for k, v in params.items() if k in notebooks.notebook_parameters(name)}
+        notebooks.check_parameters(name, own)
+        per_notebook[name] = own
     for name in names:
         t0 = time.perf_counter()
-        out = notebooks.execute(name, params, Path(args.output) if args.output else None, log_output=args.verbose)
+        out = notebooks.execute(name, per_notebook[name], Path(args.output) if args.output else None, log_output=args.verbose)
         print(f"{name}: executed in {time.perf_counter() - t0:.0f} s -> {out}")
     return 0
 
@@ -63,6 +70,8 @@ def _data_phantom(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from mammorepro.data.check import LOADERS
+
     parser = argparse.ArgumentParser(prog="python -m mammorepro", description="mammorepro replication book")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="execute a notebook with papermill (parameters checked first)")
@@ -77,14 +86,14 @@ def main(argv: list[str] | None = None) -> int:
     models.set_defaults(func=_models)
     data = sub.add_parser("data", help="dataset tools").add_subparsers(dest="data_command", required=True)
     chk = data.add_parser("check", help="integrity report: counts and every defect as one line (exit 1 if any)")
-    chk.add_argument("dataset", choices=["cbis-ddsm", "inbreast", "mini-ddsm", "mias"])
+    chk.add_argument("dataset", choices=list(LOADERS))
     chk.add_argument("--root", help="dataset folder (default: $MAMMOREPRO_<DATASET> or $MAMMOREPRO_DATA/<dataset>)")
     chk.add_argument("--quick", action="store_true", help="index-level checks only (no pixel reads)")
     chk.add_argument("--workers", type=int, default=4)
     chk.add_argument("--no-progress", action="store_true")
     chk.set_defaults(func=_data_check)
     ph = data.add_parser("phantom", help="write phantom cases in a real dataset's layout")
-    ph.add_argument("dataset", choices=["cbis-ddsm", "inbreast", "mini-ddsm", "mias"])
+    ph.add_argument("dataset", choices=list(LOADERS))
     ph.add_argument("dest")
     ph.add_argument("-n", type=int, default=20)
     ph.add_argument("--seed", type=int, default=0)
@@ -94,6 +103,9 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except MammoreproError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a path that is not what it should be (a file for a folder, no permission)
+        print(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
         return 2
 
 

@@ -67,6 +67,14 @@ def _validate(cfg: dict) -> None:
 
     dataset = cfg.get("dataset", "phantom")
     need(dataset in DATASETS, f"unknown dataset {dataset!r}: use one of {', '.join(DATASETS)}")
+    need(
+        not (dataset == "phantom" and cfg.get("data_root")),
+        "the phantom is generated in memory and has no data root: leave data_root empty or choose a real dataset",
+    )
+    if "results_root" in cfg:  # checked before any work, so nothing lands in the wrong place
+        from mammorepro.report.results import check_results_root
+
+        check_results_root(cfg["results_root"], cfg.get("data_root") or None)
     for name in ("seed", "epochs", "batch_size", "image_size"):
         if name in cfg:
             v = cfg[name]

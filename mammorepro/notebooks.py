@@ -32,17 +32,23 @@ def notebook_path(name: str, root: Path = REPO) -> Path:
     return path
 
 
-def parse_value(text: str):
-    """Parse a ``-p name value`` string the way papermill does: int, float, bool, None or str."""
-    import yaml
-
-    if text in ("None", "none", "null", "~"):
-        return None
-    try:
-        value = yaml.safe_load(text)
-    except yaml.YAMLError:
+def parse_value(text: str, default=None):
+    """Parse a ``-p name value`` string: int, float, True/False, None, else the string itself.
+    A parameter whose notebook default is a string keeps the string as typed (``-p data_root 2024``)."""
+    if isinstance(default, str):
         return text
-    return value if isinstance(value, (int, float, bool, str)) or value is None else text
+    if text in ("None", "none", "null"):
+        return None
+    if text in ("True", "true"):
+        return True
+    if text in ("False", "false"):
+        return False
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
 
 
 def notebook_parameters(name: str, root: Path = REPO) -> dict:
@@ -80,6 +86,18 @@ def check_parameters(name: str, params: dict, root: Path = REPO) -> dict:
 
         resolve_root(cfg["dataset"], cfg.get("data_root") or None)  # a wrong root fails here, before any work
     return cfg
+
+
+def parse_parameters(names: list[str], pairs: list[tuple[str, str]]) -> dict:
+    """Typed parameters from ``-p name value`` pairs, checked against every named notebook: a name
+    no notebook takes is an error before anything runs."""
+    defaults: dict = {}
+    for name in names:
+        defaults.update(notebook_parameters(name))
+    unknown = sorted({k for k, _ in pairs} - set(defaults))
+    if unknown:
+        raise ConfigError(f"unknown parameter(s) {', '.join(unknown)} for {', '.join(names)}: valid names are {', '.join(sorted(defaults))}")
+    return {k: parse_value(v, defaults.get(k)) for k, v in pairs}
 
 
 def execute(name: str, params: dict | None = None, output_dir: Path | None = None, root: Path = REPO, log_output: bool = False) -> Path:

@@ -40,4 +40,4 @@ def test_small_unet_beats_all_background_but_is_far_from_perfect(tmp_path):
 # Measured on the 2-core CI machine (torch 2.15, CPU, deterministic algorithms). The validation
 # Dice of such a short run swings by +-0.1 from epoch to epoch, so a different CPU kernel could
 # pick another best epoch: hence the 0.05 tolerance, on top of the range checks above.
-PINNED_CALIBRATION = {"dice_per_image": 0.3112, "dice_pooled": 0.3239, "sensitivity_per_image": 0.5539}
+PINNED_CALIBRATION = {"dice_per_image": 0.3268, "dice_pooled": 0.3399, "sensitivity_per_image": 0.5161}

@@ -34,3 +34,25 @@ def test_bad_input_is_one_line(args, expected, tmp_path):
 def test_models_lists_the_registry():
     res = _run("models")
     assert res.returncode == 0 and "unet" in res.stdout and "smp-unet" in res.stdout
+
+
+def test_parameter_values_are_typed_like_papermill():
+    from mammorepro.notebooks import parse_parameters, parse_value
+
+    assert parse_value("1e-3") == 1e-3 and parse_value("5") == 5 and parse_value("None") is None
+    assert parse_value("False") is False and parse_value("off") == "off"
+    assert parse_value("2024", default="") == "2024"  # a string parameter stays a string
+    params = parse_parameters(["00_tour"], [("lr", "1e-3"), ("data_root", "2024"), ("epochs", "3")])
+    assert params == {"lr": 1e-3, "data_root": "2024", "epochs": 3}
+
+
+def test_all_checks_every_notebook_before_running_any(tmp_path):
+    res = _run("run", "--all", "-p", "epochs", "x", "--output", str(tmp_path / "out"))
+    assert res.returncode == 2 and "epochs='x' must be an integer" in res.stderr and not (tmp_path / "out").exists()
+
+
+def test_a_file_where_a_folder_is_expected_is_one_line(tmp_path):
+    target = tmp_path / "file"
+    target.write_text("x")
+    res = _run("data", "phantom", "mias", str(target / "sub"))
+    assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1 and "Traceback" not in res.stderr

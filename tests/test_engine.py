@@ -73,3 +73,32 @@ def test_bad_settings_are_one_line_errors():
     if not torch.cuda.is_available():
         with pytest.raises(ConfigError, match="no CUDA GPU"):
             resolve_device("cuda")
+
+
+def _augmented(n=12):
+    from mammorepro.preprocess.augment import build_augmentation
+
+    ds = _data(n)
+    ds.augment = build_augmentation(seed=0)
+    return ds
+
+
+def test_resume_with_augmentation_continues_exactly(tmp_path):
+    full = _model()
+    h_full = fit(full, _augmented(), None, build_loss("bce"), CFG, progress=False)
+    part = _model()
+    fit(part, _augmented(), None, build_loss("bce"), TrainConfig(**{**CFG.to_dict(), "epochs": 2}), checkpoint_dir=tmp_path, progress=False)
+    resumed = _model()
+    h = fit(resumed, _augmented(), None, build_loss("bce"), CFG, checkpoint_dir=tmp_path, resume=True, progress=False)
+    assert h.column("train_loss") == pytest.approx(h_full.column("train_loss"), rel=1e-5)
+
+
+def test_resume_refuses_changed_settings_and_keeps_an_early_stop(tmp_path):
+    model = _model()
+    cfg = TrainConfig(epochs=40, batch_size=4, lr=1e-9, patience=2, device="cpu")
+    h = fit(model, _data(), _data(6, seed=1), build_loss("bce"), cfg, checkpoint_dir=tmp_path, progress=False)
+    assert h.stopped_early
+    again = fit(_model(), _data(), _data(6, seed=1), build_loss("bce"), cfg, checkpoint_dir=tmp_path, resume=True, progress=False)
+    assert len(again.rows) == len(h.rows)  # no extra epoch after an early stop
+    with pytest.raises(ConfigError, match="lr"):
+        fit(_model(), _data(), None, build_loss("bce"), TrainConfig(**{**cfg.to_dict(), "lr": 0.1}), checkpoint_dir=tmp_path, resume=True, progress=False)

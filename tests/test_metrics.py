@@ -93,3 +93,10 @@ def test_bootstrap_ci_brackets_the_mean():
     lo, hi = bootstrap_ci(v)
     assert lo < v.mean() < hi
     assert bootstrap_ci(np.array([0.5, 0.5])) == (0.5, 0.5)
+
+
+def test_inputs_must_be_binary_batches():
+    with pytest.raises(ConfigError, match="N, H, W"):
+        dice_per_image(PRED, TARGET)  # a single 2-D mask is not silently read as H images
+    with pytest.raises(ConfigError, match="threshold"):
+        dice_per_image(PRED[None] * 0.7, TARGET[None])

@@ -63,12 +63,12 @@ def test_tour_smoke_writes_results_with_provenance(smoke_tour):
 # algorithms, seeded init). The all-background values are exact: they depend only on the
 # phantom and the split. The U-Net's depend on floating-point kernels, hence the tolerances.
 # After 2 epochs on 14 images the smoke U-Net still marks much of the breast as mass (pixel
-# accuracy 0.59): the smoke profile checks the wiring; tests/test_calibration.py checks learning.
+# accuracy 0.58): the smoke profile checks the wiring; tests/test_calibration.py checks learning.
 PINNED_METRICS = {
     "all-background": {"dice_per_image": 0.0, "dice_pooled": 0.0, "pixel_accuracy": 0.995239, "miou_fg_bg": 0.497620},
-    "U-Net": {"dice_pooled": 0.022863, "pixel_accuracy": 0.593058, "sensitivity_per_image": 1.0},
+    "U-Net": {"dice_pooled": 0.022103, "pixel_accuracy": 0.578735, "sensitivity_per_image": 1.0},
 }
-PINNED_LOSSES = {"train_loss": [1.72424, 1.67038], "val_loss": [1.75294, 1.68127]}
+PINNED_LOSSES = {"train_loss": [1.72424, 1.67051], "val_loss": [1.75294, 1.68095]}
 
 
 @pytest.mark.notebook

@@ -5,7 +5,6 @@ from __future__ import annotations
 from mammorepro.data.phantom import PhantomCase, PhantomConfig, make_case, make_cases
 from mammorepro.data.roots import resolve_root
 from mammorepro.data.splits import SCHEMES, draw_kfold, draw_split, get_or_create_splits, load_splits, make_dataset_splits, save_splits
-from mammorepro.errors import ConfigError
 
 
 def load_cases(dataset: str, data_root: str | None = None, n: int = 100, seed: int = 0, phantom: PhantomConfig | None = None):
@@ -14,7 +13,7 @@ def load_cases(dataset: str, data_root: str | None = None, n: int = 100, seed: i
     every image, with pixels read on access."""
     if dataset == "phantom":
         if data_root:
-            raise ConfigError("the phantom is generated in memory and has no data root: leave data_root empty")
+            resolve_root(dataset, data_root)  # raises: the phantom has no data root
         return make_cases(n, seed, phantom)
     from mammorepro.data.check import scan
 

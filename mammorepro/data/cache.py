@@ -21,6 +21,7 @@ import hashlib
 import json
 import os
 import pickle
+import shutil
 import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
@@ -29,7 +30,7 @@ import numpy as np
 
 from mammorepro.errors import ConfigError, DataError
 from mammorepro.preprocess import PreprocessConfig, preprocess_case
-from mammorepro.report.results import atomic_write_text
+from mammorepro.report.results import atomic_write, atomic_write_text, is_inside
 
 CACHE_VERSION = 1
 
@@ -55,11 +56,14 @@ def _convert(job) -> str:
     image = case.image
     mask = case.mask_for(kinds, image.shape) if hasattr(case, "mask_for") else case.mask
     x, m = preprocess_case(image, mask, cfg)
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as fh:
-        np.save(fh, np.stack([x.astype(np.float16), m.astype(np.float16)]))
-    os.replace(tmp, out)
+    pair = np.stack([x.astype(np.float16), m.astype(np.float16)])
+    atomic_write(out, lambda tmp: _save_npy(tmp, pair))
     return case.case_id
+
+
+def _save_npy(path, array: np.ndarray) -> None:
+    with open(path, "wb") as fh:  # a file object: np.save would append ".npy" to a name
+        np.save(fh, array)
 
 
 class PreprocessedCache:
@@ -78,10 +82,8 @@ class PreprocessedCache:
         root: str | os.PathLike | None = None,
     ) -> PreprocessedCache:
         base = cache_root(root)
-        if data_root is not None:
-            resolved = Path(data_root).resolve()
-            if base.resolve() == resolved or resolved in base.resolve().parents:
-                raise ConfigError(f"the cache root {base} lies inside the data root {data_root}: set MAMMOREPRO_CACHE to a folder outside it")
+        if data_root is not None and is_inside(base, data_root):
+            raise ConfigError(f"the cache root {base} lies inside the data root {data_root}: set MAMMOREPRO_CACHE to a folder outside it")
         return cls(base / dataset / cache_key(dataset, data_root, cfg, kinds))
 
     @property
@@ -115,12 +117,12 @@ class PreprocessedCache:
                 for _ in tqdm(pool.map(_convert, todo, chunksize=1), total=len(todo), disable=not progress, desc="preprocessing"):
                     pass
         seconds = time.perf_counter() - t0
+        # the old receipt goes first: an interrupted consolidation must never look complete
+        (self.folder / "index.json").unlink(missing_ok=True)
         receipt = self._consolidate(ids, parts, cfg, kinds)
         receipt.update({"converted_now": len(todo), "conversion_seconds": seconds, "workers": workers})
         atomic_write_text(self.folder / "index.json", json.dumps(receipt, indent=1))
-        for c in ids:
-            (parts / f"{c}.npy").unlink(missing_ok=True)
-        parts.rmdir()
+        shutil.rmtree(parts)  # per-case files (and any temporary left by a killed worker)
         return receipt
 
     def _consolidate(self, ids: list[str], parts: Path, cfg: PreprocessConfig, kinds) -> dict:

@@ -49,7 +49,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mammorepro.data.io import read_gray
+from mammorepro.data.io import read_gray, write_dicom
 from mammorepro.data.records import Case, DatasetIndex, Lesion, Problem
 from mammorepro.errors import ConfigError, DataError
 
@@ -434,32 +434,20 @@ def _uid(*parts) -> str:
 
 
 def _write_dicom(path: Path, pixels: np.ndarray, inst: _Instance) -> None:
-    """A minimal valid DICOM file (Secondary Capture, explicit VR little endian, MONOCHROME2)."""
-    import pydicom
-    from pydicom.dataset import FileDataset, FileMetaDataset
-    from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage
+    """One CBIS-DDSM file (Secondary Capture, as TCIA distributes them)."""
+    from pydicom.uid import SecondaryCaptureImageStorage
 
-    sop = _uid(inst.series, inst.number)
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = SecondaryCaptureImageStorage
-    meta.MediaStorageSOPInstanceUID = sop
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = FileDataset(str(path), {}, file_meta=meta, preamble=b"\0" * 128)
-    ds.SOPClassUID, ds.SOPInstanceUID = SecondaryCaptureImageStorage, sop
-    ds.StudyInstanceUID, ds.SeriesInstanceUID = inst.study, inst.series
-    ds.PatientID, ds.Modality, ds.SeriesDescription = inst.folder, "MG", inst.description
-    ds.InstanceNumber = inst.number + 1
-    bits = pixels.dtype.itemsize * 8
-    ds.Rows, ds.Columns = pixels.shape
-    ds.SamplesPerPixel, ds.PhotometricInterpretation, ds.PixelRepresentation = 1, "MONOCHROME2", 0
-    ds.BitsAllocated, ds.BitsStored, ds.HighBit = bits, bits, bits - 1
-    ds.PixelData = np.ascontiguousarray(pixels).tobytes()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if int(pydicom.__version__.split(".")[0]) >= 3:
-        ds.save_as(path, enforce_file_format=True)
-    else:  # pydicom 2.x
-        ds.is_little_endian, ds.is_implicit_VR = True, False
-        ds.save_as(path, write_like_original=False)
+    write_dicom(
+        path,
+        pixels,
+        sop_class=SecondaryCaptureImageStorage,
+        uid_seed=_uid(inst.series, inst.number),
+        StudyInstanceUID=inst.study,
+        SeriesInstanceUID=inst.series,
+        PatientID=inst.folder,
+        SeriesDescription=inst.description,
+        InstanceNumber=inst.number + 1,
+    )
 
 
 def _lesion_instances(folder: str, k: int, shared: bool) -> tuple[_Instance, _Instance]:

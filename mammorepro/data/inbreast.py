@@ -44,7 +44,7 @@ from xml.parsers.expat import ExpatError
 import cv2
 import numpy as np
 
-from mammorepro.data.io import read_gray
+from mammorepro.data.io import read_gray, write_dicom
 from mammorepro.data.records import Case, DatasetIndex, Lesion, Problem
 from mammorepro.errors import DataError
 
@@ -361,29 +361,17 @@ def scan(root: Path) -> DatasetIndex:
 
 
 def _save_dicom(path: Path, pixels: np.ndarray, *, patient_id: str, laterality: str, view: str, uid_seed: str) -> None:
-    """Write a 14-bit MONOCHROME2 mammogram (uncompressed, explicit VR little endian) with file meta."""
-    import pydicom
-    from pydicom.dataset import FileDataset, FileMetaDataset
-    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
-
-    uid = generate_uid(entropy_srcs=[uid_seed])
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = _MAMMO_FOR_PRESENTATION
-    meta.MediaStorageSOPInstanceUID = uid
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = FileDataset(str(path), {}, file_meta=meta, preamble=b"\0" * 128)
-    ds.SOPClassUID, ds.SOPInstanceUID = _MAMMO_FOR_PRESENTATION, uid
-    ds.Modality, ds.PatientID = "MG", patient_id
-    ds.ImageLaterality, ds.ViewPosition = laterality, view
-    ds.Rows, ds.Columns = pixels.shape
-    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
-    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 14, 13, 0
-    ds.PixelData = np.ascontiguousarray(pixels, dtype="<u2").tobytes()
-    if int(pydicom.__version__.split(".")[0]) >= 3:
-        ds.save_as(str(path), enforce_file_format=True)
-    else:  # pydicom 2.x
-        ds.is_little_endian, ds.is_implicit_VR = True, False
-        ds.save_as(str(path), write_like_original=False)
+    """Write a 14-bit MONOCHROME2 mammogram (uncompressed) with file meta."""
+    write_dicom(
+        path,
+        pixels.astype(np.uint16),
+        sop_class=_MAMMO_FOR_PRESENTATION,
+        uid_seed=uid_seed,
+        bits_stored=14,
+        PatientID=patient_id,
+        ImageLaterality=laterality,
+        ViewPosition=view,
+    )
 
 
 def _roi_dict(name: str, xy: np.ndarray, index: int, image: np.ndarray, region: np.ndarray) -> dict:

@@ -49,3 +49,35 @@ def dicom_decoder_problem(path: str | Path) -> str | None:
         return None
     options = "; or ".join(decoder.missing_dependencies)
     return f"transfer syntax {uid.name} needs a decoder: install {options}"
+
+
+def write_dicom(path: str | Path, pixels: np.ndarray, *, sop_class: str, uid_seed: str, bits_stored: int | None = None, **tags) -> None:
+    """Write a minimal valid uncompressed DICOM (explicit VR little endian, MONOCHROME2) with file
+    meta, for the phantom's real-format trees. ``tags`` are set as DICOM attributes
+    (e.g. ``PatientID``, ``SeriesDescription``); UIDs derive from ``uid_seed`` (deterministic)."""
+    import pydicom
+    from pydicom.dataset import FileDataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+    path = Path(path)
+    sop = generate_uid(entropy_srcs=[uid_seed])
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = sop_class
+    meta.MediaStorageSOPInstanceUID = sop
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = FileDataset(str(path), {}, file_meta=meta, preamble=b"\0" * 128)
+    ds.SOPClassUID, ds.SOPInstanceUID, ds.Modality = sop_class, sop, "MG"
+    for key, value in tags.items():
+        setattr(ds, key, value)
+    allocated = pixels.dtype.itemsize * 8
+    stored = bits_stored or allocated
+    ds.Rows, ds.Columns = pixels.shape
+    ds.SamplesPerPixel, ds.PhotometricInterpretation, ds.PixelRepresentation = 1, "MONOCHROME2", 0
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit = allocated, stored, stored - 1
+    ds.PixelData = np.ascontiguousarray(pixels, dtype=pixels.dtype.newbyteorder("<")).tobytes()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if int(pydicom.__version__.split(".")[0]) >= 3:
+        ds.save_as(str(path), enforce_file_format=True)
+    else:  # pydicom 2.x
+        ds.is_little_endian, ds.is_implicit_VR = True, False
+        ds.save_as(str(path), write_like_original=False)

@@ -114,7 +114,10 @@ def scan(root: Path) -> DatasetIndex:
                 continue
             row, col = height - 1 - les["y"], les["x"]  # origin bottom-left
             if not (0 <= row < height and 0 <= col < width):
-                problems.append(Problem("metadata", ref, f"lesion centre ({les['x']}, {les['y']}) lies outside the image", "check Info.txt"))
+                problems.append(
+                    Problem("metadata", ref, f"lesion centre ({les['x']}, {les['y']}) lies outside the image", "the image is left out; check Info.txt")
+                )
+                unlocated_mass |= kind == "mass"
                 continue
             lesions.append(
                 Lesion(

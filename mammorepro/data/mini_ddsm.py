@@ -61,12 +61,13 @@ def _read_sheet(root: Path):
     import pandas as pd
 
     xlsx, csv = root / "DataWMask.xlsx", root / "Data.csv"
-    if xlsx.is_file():
-        frame = pd.read_excel(xlsx, sheet_name="Data")
-    elif csv.is_file():
-        frame = pd.read_csv(csv)
-    else:
+    if not (xlsx.is_file() or csv.is_file()):
         raise DataError(f"{root} has neither DataWMask.xlsx nor Data.csv: point the mini-ddsm root at the folder holding them and {TOP}/")
+    source = xlsx if xlsx.is_file() else csv
+    try:
+        frame = pd.read_excel(xlsx, sheet_name="Data") if source == xlsx else pd.read_csv(csv, encoding_errors="replace")
+    except (ValueError, OSError, KeyError) as exc:
+        raise DataError(f"{source} is unreadable ({type(exc).__name__}: {exc}); use the official file, sheet 'Data'") from None
     missing = [c for c in COLUMNS if c not in frame.columns]
     if missing:
         raise DataError(f"the Mini-DDSM sheet lacks columns {missing}: use the official DataWMask.xlsx (sheet 'Data')")

@@ -16,7 +16,6 @@ the loss receives the raw output, predictions use :func:`main_output`.
 from __future__ import annotations
 
 import math
-import os
 import random
 import time
 from dataclasses import asdict, dataclass, field
@@ -28,7 +27,8 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from mammorepro.errors import ConfigError
-from mammorepro.metrics import SegmentationScores, dice_per_image
+from mammorepro.metrics import SegmentationScores
+from mammorepro.report.results import atomic_write
 
 
 @dataclass(frozen=True)
@@ -120,6 +120,11 @@ class ArraySegmentationDataset(Dataset):
     def __len__(self) -> int:
         return len(self.images)
 
+    def set_epoch(self, seed: int, epoch: int) -> None:
+        """Reseed the augmentation for an epoch: reruns and resumed runs see the same images."""
+        if self.augment is not None and hasattr(self.augment, "reseed"):
+            self.augment.reseed(seed * 100003 + epoch)
+
     def __getitem__(self, i: int):
         x, y = self.images[i], self.masks[i]
         if self.augment is not None:
@@ -156,9 +161,19 @@ def _loader(ds: Dataset, cfg: TrainConfig, shuffle: bool, device: torch.device) 
         num_workers=cfg.num_workers,
         pin_memory=device.type == "cuda",
         generator=gen,
-        persistent_workers=cfg.num_workers > 0,
-        worker_init_fn=lambda wid: np.random.seed((cfg.seed * 1000 + wid) % 2**32),
+        worker_init_fn=_init_worker,
     )
+
+
+def _init_worker(worker_id: int) -> None:
+    """Each DataLoader worker gets its own augmentation stream (derived from torch's per-worker
+    seed, itself derived from the loader's seeded generator), so workers never repeat each other."""
+    seed = torch.initial_seed() % 2**32
+    np.random.seed(seed)
+    info = torch.utils.data.get_worker_info()
+    augment = getattr(info.dataset, "augment", None) if info else None
+    if augment is not None and hasattr(augment, "reseed"):
+        augment.reseed(seed)
 
 
 def _optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
@@ -170,11 +185,23 @@ def _optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
     return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
 
 
+# settings that may change between a run and its resumption; anything else must match
+_RESUMABLE_CHANGES = {"epochs", "device", "num_workers", "patience"}
+
+
+def _check_resumable(saved: dict, cfg: TrainConfig, folder: Path) -> None:
+    changed = sorted(k for k, v in cfg.to_dict().items() if k not in _RESUMABLE_CHANGES and k in saved and saved[k] != v)
+    if cfg.scheduler != "none" and saved.get("epochs", cfg.epochs) != cfg.epochs:
+        changed.append("epochs (the cosine schedule spans the original number)")
+    if changed:
+        raise ConfigError(
+            f"cannot resume from {folder}: {', '.join(changed)} differ from the checkpoint's settings; "
+            f"restore them, or delete {folder} to train from scratch"
+        )
+
+
 def _atomic_save(obj, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    atomic_write(path, lambda tmp: torch.save(obj, tmp))
 
 
 def _progress(iterable, enabled: bool, **kw):
@@ -212,20 +239,28 @@ def fit(
     ckpt_dir = Path(checkpoint_dir) if checkpoint_dir else None
     if resume and ckpt_dir is not None and (ckpt_dir / "last.pt").is_file():
         state = torch.load(ckpt_dir / "last.pt", map_location=device, weights_only=False)
+        _check_resumable(state.get("config", {}), cfg, ckpt_dir)
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         if sched is not None and state.get("scheduler"):
             sched.load_state_dict(state["scheduler"])
-        scaler.load_state_dict(state["scaler"])
+        if state.get("scaler"):
+            scaler.load_state_dict(state["scaler"])
         history = History(**state["history"])
         start = state["epoch"] + 1
         torch.set_rng_state(state["torch_rng"])
         train_loader.generator.set_state(state["loader_rng"])
+        if device.type == "cuda" and state.get("cuda_rng") is not None:
+            torch.cuda.set_rng_state_all(state["cuda_rng"])
+        if history.stopped_early:
+            start = cfg.epochs  # a run that stopped early stays stopped
         if (ckpt_dir / "best.pt").is_file():
             best_state = torch.load(ckpt_dir / "best.pt", map_location="cpu", weights_only=True)
     stale = (start - 1 - history.best_epoch) if history.best_epoch >= 0 else 0
     for epoch in range(start, cfg.epochs):
         t0 = time.perf_counter()
+        if hasattr(train_ds, "set_epoch"):
+            train_ds.set_epoch(cfg.seed, epoch)
         model.train()
         total, seen = 0.0, 0
         for x, y, _ in _progress(train_loader, progress, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False):
@@ -245,10 +280,9 @@ def fit(
         if sched is not None:
             sched.step()
         if val_ds is not None and len(val_ds):
-            probs, val_loss = _predict(model, val_ds, cfg, device, loss_fn)
-            masks = np.stack([val_ds[i][1][0].numpy() for i in range(len(val_ds))])
+            probs, val_loss, targets = _predict(model, val_ds, cfg, device, loss_fn)
             row["val_loss"] = val_loss
-            row["val_dice"] = float(np.mean(dice_per_image(probs >= cfg.threshold, masks > 0.5)))
+            row["val_dice"] = score_predictions(probs, targets, None, cfg.threshold).summary()["dice_per_image"]
             score = row["val_dice"]
         else:
             score = -row["train_loss"]
@@ -261,6 +295,7 @@ def fit(
             stale = 0
         else:
             stale += 1
+        history.stopped_early = bool(cfg.patience) and stale >= cfg.patience  # saved with the checkpoint
         if ckpt_dir is not None:
             if improved:
                 _atomic_save(best_state, ckpt_dir / "best.pt")
@@ -274,22 +309,24 @@ def fit(
                     "epoch": epoch,
                     "torch_rng": torch.get_rng_state(),
                     "loader_rng": train_loader.generator.get_state(),
+                    "cuda_rng": torch.cuda.get_rng_state_all() if device.type == "cuda" else None,
+                    "config": cfg.to_dict(),
                 },
                 ckpt_dir / "last.pt",
             )
-        if cfg.patience and stale >= cfg.patience:
-            history.stopped_early = True
+        if history.stopped_early:
             break
-    if best_state is not None and val_ds is not None:
+    if best_state is not None and val_ds is not None and len(val_ds):
         model.load_state_dict(best_state)
     return history
 
 
 @torch.no_grad()
 def _predict(model, ds, cfg: TrainConfig, device, loss_fn=None):
+    """(probabilities N x H x W, mean loss, targets N x H x W as seen by the model)."""
     model.eval()
     amp_dtype = _amp_dtype(device, cfg.amp)
-    probs, total = [], 0.0
+    probs, targets, total = [], [], 0.0
     loader = DataLoader(ds, batch_size=cfg.batch_size, shuffle=False, num_workers=cfg.num_workers)
     for x, y, _ in loader:
         x = x.to(device)
@@ -298,9 +335,10 @@ def _predict(model, ds, cfg: TrainConfig, device, loss_fn=None):
         if loss_fn is not None:
             total += float(loss_fn(out, y.to(device))) * len(x)
         probs.append(torch.sigmoid(main_output(out).float())[:, 0].cpu().numpy())
+        targets.append(y[:, 0].numpy() > 0)
     if not probs:
-        return np.zeros((0,), dtype=np.float32), 0.0
-    return np.concatenate(probs), total / max(len(ds), 1)
+        raise ConfigError("the evaluation set is empty: check the split and the data")
+    return np.concatenate(probs), total / len(ds), np.concatenate(targets)
 
 
 def predict(model: nn.Module, ds: Dataset, cfg: TrainConfig | None = None) -> np.ndarray:

@@ -13,7 +13,8 @@ dice_pooled            foreground Dice from TP, FP, FN summed over all images ("
 iou_pooled             foreground IoU from the pooled counts
 miou_fg_bg             mean over the two classes (background, mass) of the pooled IoU; this is
                        what semantic-segmentation toolkits call "mean IoU" (p4 Table 10); the
-                       background term is near 1 on mammograms, so this is >= 0.5 for nothing
+                       background term is near 1 on mammograms, so a prediction that finds
+                       nothing already scores just under 0.5
 pixel_accuracy         (TP + TN) / all pixels, pooled (p2, p4)
 mean_class_accuracy    mean of sensitivity and specificity, pooled (p4 "mean accuracy")
 sensitivity_per_image  TP / (TP + FN) per image, mean over images with a lesion
@@ -22,7 +23,10 @@ sensitivity_per_image  TP / (TP + FN) per image, mean over images with a lesion
 Empty-mask policy (per-image metrics): when an image has no lesion in the ground truth AND the
 prediction is empty, Dice and IoU are 1 (a correct "no mass" answer); an empty ground truth
 with any predicted pixel scores 0. Pass ``empty="nan"`` to drop those images instead, or
-``empty="zero"`` to score them 0. The policy is part of every result's metadata.
+``empty="zero"`` to score them 0. The policy is part of every result's metadata. Pooled
+metrics on a set with no lesion pixel at all take the same convention as the "one" policy
+(Dice 1 for an empty prediction, sensitivity 1 inside ``mean_class_accuracy``); such a set says
+nothing about mass segmentation and the tables show how many test images hold a lesion.
 
 Functions take binary arrays (any shape, the leading axis indexes images where noted);
 :class:`SegmentationScores` accumulates per-image counts batch by batch (MONAI-style cumulative
@@ -52,13 +56,19 @@ DEFINITIONS: dict[str, str] = {
 
 
 def confusion_counts(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """Per-image (TP, FP, FN, TN) for binary arrays of shape (N, ...); returns int64 (N, 4)."""
-    pred = np.asarray(pred).astype(bool)
-    target = np.asarray(target).astype(bool)
+    """Per-image (TP, FP, FN, TN) for binary masks of shape (N, H, W[, ...]); returns int64 (N, 4).
+
+    Inputs must already be binary (bool or 0/1): probabilities are thresholded by the caller,
+    so the threshold is always explicit."""
+    pred, target = np.asarray(pred), np.asarray(target)
     if pred.shape != target.shape:
         raise ConfigError(f"prediction shape {pred.shape} differs from target shape {target.shape}")
-    if pred.ndim < 2:
-        raise ConfigError(f"expected a batch of masks (N, H, W), got shape {pred.shape}")
+    if pred.ndim < 3:
+        raise ConfigError(f"expected a batch of masks (N, H, W), got shape {pred.shape}: add the image axis, e.g. mask[None]")
+    for name, arr in (("prediction", pred), ("target", target)):
+        if arr.dtype != bool and np.any((arr != 0) & (arr != 1)):
+            raise ConfigError(f"{name} is not binary: threshold probabilities first (e.g. probs >= 0.5)")
+    pred, target = pred.astype(bool), target.astype(bool)
     p = pred.reshape(pred.shape[0], -1)
     t = target.reshape(target.shape[0], -1)
     tp = np.count_nonzero(p & t, axis=1)

@@ -109,7 +109,12 @@ def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
         from safetensors.torch import load_file
 
         return load_file(str(path))
-    obj = torch.load(str(path), map_location="cpu", weights_only=True)
+    try:
+        obj = torch.load(str(path), map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - corrupt files, pickled modules, other formats
+        raise WeightsError(
+            f"{path} is not a loadable state dict ({type(exc).__name__}): save weights with torch.save(model.state_dict(), path)"
+        ) from None
     for key in ("state_dict", "model", "model_state"):
         if isinstance(obj, dict) and key in obj and isinstance(obj[key], dict):
             obj = obj[key]

@@ -11,37 +11,59 @@ import os
 import numpy as np
 
 
-def build_augmentation(
-    flip: bool = True, rotate: float = 15.0, zoom: float = 0.1, contrast: float = 0.1, p: float = 0.5, seed: int = 0
-):
-    """Return a callable ``(image, mask) -> (image, mask)`` applying random geometric and contrast
-    changes; ``None`` when every knob is off. Masks follow the geometry with nearest-neighbour."""
-    if not (flip or rotate or zoom or contrast):
-        return None
-    os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
-    import albumentations as A
-    import cv2
+class Augmentation:
+    """A picklable albumentations pipeline (so DataLoader workers can be spawned) whose random
+    stream is reseeded explicitly: ``reseed(seed)`` at each epoch makes a rerun, a resumed run
+    and every DataLoader worker draw reproducible, distinct augmentations."""
 
-    steps = []
-    if flip:
-        steps += [A.HorizontalFlip(p=0.5), A.VerticalFlip(p=0.5)]
-    if rotate or zoom:
-        steps.append(
-            A.Affine(
-                rotate=(-rotate, rotate),
-                scale=(1 - zoom, 1 + zoom),
-                border_mode=cv2.BORDER_CONSTANT,
-                fill=0,
-                fill_mask=0,
-                p=p,
+    def __init__(self, flip: bool, rotate: float, zoom: float, contrast: float, p: float, seed: int):
+        self.params = {"flip": flip, "rotate": rotate, "zoom": zoom, "contrast": contrast, "p": p}
+        self.seed = seed
+        self._pipeline = None
+
+    def __getstate__(self):
+        return {"params": self.params, "seed": self.seed, "_pipeline": None}
+
+    def _build(self):
+        os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
+        import albumentations as A
+        import cv2
+
+        k = self.params
+        steps = []
+        if k["flip"]:
+            steps += [A.HorizontalFlip(p=0.5), A.VerticalFlip(p=0.5)]
+        if k["rotate"] or k["zoom"]:
+            steps.append(
+                A.Affine(
+                    rotate=(-k["rotate"], k["rotate"]),
+                    scale=(1 - k["zoom"], 1 + k["zoom"]),
+                    border_mode=cv2.BORDER_CONSTANT,
+                    fill=0,
+                    fill_mask=0,
+                    p=k["p"],
+                )
             )
-        )
-    if contrast:
-        steps.append(A.RandomBrightnessContrast(brightness_limit=contrast, contrast_limit=contrast, p=p))
-    pipeline = A.Compose(steps, seed=seed)  # seeded: same augmentations on every rerun
+        if k["contrast"]:
+            steps.append(A.RandomBrightnessContrast(brightness_limit=k["contrast"], contrast_limit=k["contrast"], p=k["p"]))
+        return A.Compose(steps, seed=self.seed)
 
-    def apply(image: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        out = pipeline(image=image, mask=mask)
+    def reseed(self, seed: int) -> None:
+        self.seed = int(seed) % 2**32
+        self._pipeline = None
+
+    def __call__(self, image: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if self._pipeline is None:
+            self._pipeline = self._build()
+        out = self._pipeline(image=image, mask=mask)
         return out["image"], out["mask"]
 
-    return apply
+
+def build_augmentation(
+    flip: bool = True, rotate: float = 15.0, zoom: float = 0.1, contrast: float = 0.1, p: float = 0.5, seed: int = 0
+) -> Augmentation | None:
+    """Random flips, rotation, zoom and contrast; ``None`` when every knob is off. Masks follow the
+    geometry with nearest-neighbour interpolation."""
+    if not (flip or rotate or zoom or contrast):
+        return None
+    return Augmentation(flip, rotate, zoom, contrast, p, seed)

@@ -52,17 +52,40 @@ def _jsonable(obj):
     return obj
 
 
-def atomic_write_text(path: Path, text: str) -> None:
+def atomic_write(path: Path, write) -> Path:
+    """Call ``write(tmp_path)`` on a temporary file beside ``path``, then rename it into place:
+    readers see the old file or the complete new one, never half of it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        write(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    return path
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+
+
+def is_inside(path: Path, folder: Path) -> bool:
+    """Whether ``path`` is ``folder`` or lies below it (both resolved)."""
+    path, folder = Path(path).resolve(), Path(folder).resolve()
+    return path == folder or folder in path.parents
+
+
+def check_results_root(root: str | Path, data_root: str | Path | None = None) -> Path:
+    """One line of error unless ``root`` is a ``results`` folder outside the data root."""
+    root = Path(root)
+    if "results" not in root.resolve().parts:
+        raise ConfigError(f"results root {str(root)!r} is not a 'results' folder: pass results_root='results' or a path ending in /results")
+    if data_root and is_inside(root, data_root):
+        raise ConfigError(f"results root {str(root)!r} lies inside the data root {str(data_root)!r}: nothing is ever written there; choose another folder")
+    return root
 
 
 def write_json(path: Path, obj) -> None:
@@ -125,9 +148,7 @@ class RunRecorder:
     """
 
     def __init__(self, paper: str, profile: str, root: str | Path = "results"):
-        root = Path(root)
-        if "results" not in root.resolve().parts:
-            raise ConfigError(f"results root {str(root)!r} is not a 'results' folder: pass results_root='results' or a path ending in /results")
+        root = check_results_root(root)
         for part, label in ((paper, "paper"), (profile, "profile")):
             if not part or "/" in part or part.startswith("."):
                 raise ConfigError(f"{label} name {part!r} cannot be used as a folder name")
@@ -153,17 +174,7 @@ class RunRecorder:
 
     def save_figure(self, fig, name: str) -> Path:
         """Save a matplotlib figure as PNG under figures/ (atomically)."""
-        self.figures.mkdir(parents=True, exist_ok=True)
-        path = self.figures / f"{name}.png"
-        fd, tmp = tempfile.mkstemp(dir=self.figures, prefix=f".{name}.", suffix=".png")
-        os.close(fd)
-        try:
-            fig.savefig(tmp, dpi=110, bbox_inches="tight")
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return path
+        return atomic_write(self.figures / f"{name}.png", lambda tmp: fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png"))
 
 
 def read_metrics(path: str | Path) -> dict:
