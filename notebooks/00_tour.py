@@ -35,8 +35,8 @@
 
 # %% tags=["parameters"]
 profile = "default"  # smoke | default | full
-dataset = "phantom"  # phantom (built in); real datasets arrive with their loaders
-data_root = ""  # folder of a real dataset (unused for the phantom)
+dataset = "phantom"  # phantom (built in) | cbis-ddsm | inbreast | mini-ddsm | mias
+data_root = ""  # folder of a real dataset; empty: the environment variable (see README)
 seed = 0
 image_size = None  # None: take the value of the profile
 epochs = None
