@@ -48,3 +48,18 @@ def test_build_loss_specs():
         build_loss("lovasz")
     with pytest.raises(ConfigError, match="match no term"):
         build_loss("dice", focal_gamma=2)
+
+
+def test_deep_supervision_loss_adds_the_side_terms():
+    from mammorepro.losses import DeepSupervisionLoss
+
+    t = _pair()
+    good = t * 60 - 30  # sigmoid saturates: soft Dice 0 (or 1 for the opposite)
+    bad = -good
+    loss = DeepSupervisionLoss(SoftDiceLoss(smooth=0), side_weight=0.5)
+    assert loss(good, t).item() == pytest.approx(0, abs=1e-6)  # a plain tensor: main term only
+    out = {"out": good, "final": good.clone(), "sides": [bad, good]}
+    assert loss(out, t).item() == pytest.approx(0.5 * (1 + 0 + 0) / 3, abs=1e-5)  # final counts when fused
+    same = {"out": good, "final": good, "sides": [bad]}
+    same["final"] = same["out"]
+    assert loss(same, t).item() == pytest.approx(0.5 * 1, abs=1e-5)

@@ -3,6 +3,7 @@
 import pytest
 import torch
 
+from mammorepro.engine import main_output
 from mammorepro.errors import ConfigError, WeightsError
 from mammorepro.models import check_input_size, count_parameters, create_model, get_spec, list_models
 
@@ -15,8 +16,9 @@ def test_every_model_runs_forward_and_backward(name):
     size = 2 * spec.size_multiple
     x = torch.randn(2, 1, size, size)
     out = model(x)
-    assert out.shape == (2, 1, size, size)
-    out.mean().backward()
+    logits = main_output(out)
+    assert logits.shape == (2, 1, size, size)
+    (logits.mean() + sum(s.mean() for s in (out.get("sides", []) if isinstance(out, dict) else []))).backward()
     grads = [p.grad for p in model.parameters() if p.requires_grad]
     assert all(g is not None for g in grads) and any(g.abs().sum() > 0 for g in grads)
 
@@ -85,3 +87,16 @@ def test_seeded_init_is_reproducible_and_leaves_the_global_rng_alone():
     c = create_model("unet", base=4, depth=2, seed=6)
     pa, pb, pc = (torch.cat([p.flatten() for p in m.parameters()]) for m in (a, b, c))
     assert torch.equal(pa, pb) and not torch.equal(pa, pc)
+
+
+def test_ds_unet_side_outputs_and_ablation_variants():
+    x = torch.randn(1, 1, 64, 64)
+    fused = create_model("ds-unet", base=4, seed=0)(x)
+    assert len(fused["sides"]) == 6 and all(s.shape == (1, 1, 64, 64) for s in fused["sides"])
+    assert fused["out"] is not fused["final"]  # the fusion layer produces the output
+    nofusion = create_model("ds-unet-nofusion", base=4, seed=0)(x)
+    assert len(nofusion["sides"]) == 6 and nofusion["out"] is nofusion["final"]
+    plain = create_model("ds-unet-plain", base=4, seed=0)(x)
+    assert plain["sides"] == []
+    # the paper's widths: 64..1024 filters
+    assert count_parameters(create_model("ds-unet")) > count_parameters(create_model("ds-unet-plain")) > 30e6

@@ -75,6 +75,27 @@ class WeightedSum(nn.Module):
         return sum(w * m(logits, target) for w, m in zip(self.weights, self.terms))
 
 
+class DeepSupervisionLoss(nn.Module):
+    """Loss for models that return ``{"out", "final", "sides"}`` (deep supervision, p1 sec. I):
+    ``main(out) + side_weight * mean_i side(side_i)``, plus ``side(final)`` averaged in with the
+    sides when ``out`` is a fusion of them. A plain tensor output gets ``main`` alone."""
+
+    def __init__(self, main: nn.Module, side: nn.Module | None = None, side_weight: float = 1.0):
+        super().__init__()
+        self.main, self.side, self.side_weight = main, side if side is not None else main, float(side_weight)
+
+    def forward(self, output, target: torch.Tensor) -> torch.Tensor:
+        if isinstance(output, torch.Tensor):
+            return self.main(output, target)
+        loss = self.main(output["out"], target)
+        extra = list(output.get("sides", []))
+        if extra and output.get("final") is not output["out"]:
+            extra.append(output["final"])
+        if extra and self.side_weight:
+            loss = loss + self.side_weight * sum(self.side(s, target) for s in extra) / len(extra)
+        return loss
+
+
 LOSSES = {"dice": SoftDiceLoss, "bce": WeightedBCELoss, "focal": BinaryFocalLoss}
 
 
@@ -103,4 +124,4 @@ def build_loss(spec: str, weights: tuple[float, ...] | None = None, **kwargs) ->
     return terms[0][1] if len(terms) == 1 and weights[0] == 1.0 else WeightedSum(terms)
 
 
-__all__ = ["LOSSES", "BinaryFocalLoss", "SoftDiceLoss", "WeightedBCELoss", "WeightedSum", "build_loss"]
+__all__ = ["LOSSES", "BinaryFocalLoss", "DeepSupervisionLoss", "SoftDiceLoss", "WeightedBCELoss", "WeightedSum", "build_loss"]

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from mammorepro.errors import ConfigError, WeightsError
+from mammorepro.models.ds_unet import DSUNet
 from mammorepro.models.unet import UNet
 
 
@@ -189,6 +190,21 @@ def _smp_unet(in_channels=1, classes=1, encoder_weights=None, encoder_name="resn
 @register("smp-unetplusplus", "UNet++ (Zhou 2018) on any smp encoder (encoder_name=..., default resnet34)", 32, True, {"encoder_name": "resnet18"})
 def _smp_unetpp(in_channels=1, classes=1, encoder_weights=None, encoder_name="resnet34", **kw):
     return _smp("UnetPlusPlus", encoder_name, in_channels, classes, encoder_weights, **kw)
+
+
+@register("ds-unet", "deeply supervised U-Net with SE attention and learnable fusion of 6 side outputs (p1)", 16, False, {"base": 4})
+def _ds_unet(in_channels=1, classes=1, encoder_weights=None, base=64, dropout=0.5):
+    return DSUNet(in_channels, classes, base=base, dropout=dropout, deep_supervision=True, fusion=True)
+
+
+@register("ds-unet-nofusion", "p1 ablation: DS U-Net, side outputs supervised, no fusion layer", 16, False, {"base": 4})
+def _ds_unet_nofusion(in_channels=1, classes=1, encoder_weights=None, base=64, dropout=0.5):
+    return DSUNet(in_channels, classes, base=base, dropout=dropout, deep_supervision=True, fusion=False)
+
+
+@register("ds-unet-plain", "p1 ablation: the DS U-Net backbone without side outputs", 16, False, {"base": 4})
+def _ds_unet_plain(in_channels=1, classes=1, encoder_weights=None, base=64, dropout=0.5):
+    return DSUNet(in_channels, classes, base=base, dropout=dropout, deep_supervision=False, fusion=False)
 
 
 def count_parameters(model: nn.Module) -> int:
