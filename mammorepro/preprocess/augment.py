@@ -7,6 +7,7 @@ network for a newer version at import time, which fails offline.
 from __future__ import annotations
 
 import os
+import warnings
 
 import numpy as np
 
@@ -26,7 +27,11 @@ class Augmentation:
 
     def _build(self):
         os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
-        import albumentations as A
+        with warnings.catch_warnings():
+            # albumentations pulls in huggingface_hub, which imports tqdm.auto: without ipywidgets
+            # that warns in every notebook; no progress bar is ever shown from here
+            warnings.filterwarnings("ignore", message="IProgress not found")
+            import albumentations as A
         import cv2
 
         k = self.params
