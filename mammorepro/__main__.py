@@ -61,9 +61,7 @@ def _data_check(args) -> int:
 def _data_phantom(args) -> int:
     from mammorepro.data.check import loader
 
-    dest = Path(args.dest)
-    if dest.exists() and any(dest.iterdir()):
-        raise MammoreproError(f"{dest} is not empty: give a new folder (existing data is never overwritten)")
+    dest = Path(args.dest)  # the writer refuses anything but a new or empty folder
     out = loader(args.dataset).write_phantom(dest, n=args.n, seed=args.seed)
     print(f"wrote {args.n} phantom cases in the {args.dataset} layout to {out}")
     return 0

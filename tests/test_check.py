@@ -67,3 +67,17 @@ def test_cli_report_exits_1_on_problems(tmp_path):
     (root / "mdb002.pgm").unlink()
     bad = subprocess.run([sys.executable, "-m", "mammorepro", "data", "check", "mias", "--root", str(root), "--no-progress"], cwd=REPO, capture_output=True, text=True)
     assert bad.returncode == 1 and "[missing-file]" in bad.stdout and "mdb002.pgm" in bad.stdout
+
+
+def test_phantom_writers_never_write_into_existing_data(tmp_path):
+    import pytest
+
+    from mammorepro.data import inbreast
+    from mammorepro.errors import DataError
+
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "mdb001.pgm").write_bytes(b"the user's image")
+    for module in (mias, mini_ddsm, cbis_ddsm, inbreast):
+        with pytest.raises(DataError, match="new or empty"):
+            module.write_phantom(tmp_path / "mine", n=1, config=SMALL)
+    assert (tmp_path / "mine" / "mdb001.pgm").read_bytes() == b"the user's image"

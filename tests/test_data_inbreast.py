@@ -144,7 +144,7 @@ def test_phantom_calcifications_are_point_rois_outside_the_mass_mask(phantom_tre
 
 def test_write_phantom_refuses_a_non_empty_folder(tmp_path):
     (tmp_path / "keep.txt").write_text("x")
-    with pytest.raises(DataError, match="not empty"):
+    with pytest.raises(DataError, match="new or empty"):
         write_phantom(tmp_path, n=1, config=SMALL)
 
 

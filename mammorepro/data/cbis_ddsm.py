@@ -49,7 +49,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mammorepro.data.io import read_gray, write_dicom
+from mammorepro.data.io import new_folder, read_gray, write_dicom
 from mammorepro.data.records import Case, DatasetIndex, Lesion, Problem
 from mammorepro.errors import ConfigError, DataError
 
@@ -510,8 +510,7 @@ def write_phantom(root: Path, n: int = 12, seed: int = 0, naming: str = "tcia", 
         raise ConfigError(
             f"unknown CBIS-DDSM naming {naming!r}: use 'tcia' (UID sub-folders) or 'nbia' (NBIA Data Retriever names)"
         )
-    root = Path(root)
-    root.mkdir(parents=True, exist_ok=True)
+    root = new_folder(root)
     cases = make_cases(n, seed, config)
     names = phantom_names(cases)
     rows: dict[str, list[list]] = {name: [] for names_ in CSV_FILES.values() for name in names_}

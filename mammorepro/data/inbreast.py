@@ -44,7 +44,7 @@ from xml.parsers.expat import ExpatError
 import cv2
 import numpy as np
 
-from mammorepro.data.io import read_gray, write_dicom
+from mammorepro.data.io import new_folder, read_gray, write_dicom
 from mammorepro.data.records import Case, DatasetIndex, Lesion, Problem
 from mammorepro.errors import DataError
 
@@ -448,9 +448,7 @@ def write_phantom(root: Path, n: int = 12, seed: int = 0, config=None) -> Path:
     """
     from mammorepro.data.phantom import DENSITY_CLASSES, make_cases
 
-    root = Path(root)
-    if root.exists() and any(root.iterdir()):
-        raise DataError(f"{root} is not empty: write_phantom only writes into a new or empty folder")
+    root = new_folder(root)
     (root / "AllDICOMs").mkdir(parents=True)
     (root / "AllXML").mkdir()
     rows, unannotated = [], 0

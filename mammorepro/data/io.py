@@ -81,3 +81,13 @@ def write_dicom(path: str | Path, pixels: np.ndarray, *, sop_class: str, uid_see
     else:  # pydicom 2.x
         ds.is_little_endian, ds.is_implicit_VR = True, False
         ds.save_as(str(path), write_like_original=False)
+
+
+def new_folder(root: str | Path) -> Path:
+    """Create ``root`` for a phantom tree; refuse a folder that already holds anything, so a
+    writer can never overwrite a user's data."""
+    root = Path(root)
+    if root.exists() and (not root.is_dir() or any(root.iterdir())):
+        raise DataError(f"{root} is not a new or empty folder: phantom trees are only written into new or empty folders")
+    root.mkdir(parents=True, exist_ok=True)
+    return root

@@ -20,6 +20,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from mammorepro.data.io import new_folder
 from mammorepro.data.records import Case, DatasetIndex, Lesion, Problem
 from mammorepro.errors import DataError
 
@@ -153,8 +154,7 @@ def write_phantom(root: Path, n: int = 12, seed: int = 0, config=None) -> Path:
     phantom mass (centre of mass, radius to its farthest pixel), Y from the bottom."""
     from mammorepro.data.phantom import make_cases
 
-    root = Path(root)
-    root.mkdir(parents=True, exist_ok=True)
+    root = new_folder(root)
     lines = []
     rng = np.random.default_rng(seed)
     for i, case in enumerate(make_cases(n, seed, config), start=1):

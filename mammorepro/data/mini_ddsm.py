@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
+from mammorepro.data.io import new_folder
 from mammorepro.data.records import Case, DatasetIndex, Lesion, Problem
 from mammorepro.errors import DataError
 
@@ -150,7 +151,7 @@ def write_phantom(root: Path, n: int = 12, seed: int = 0, config=None) -> Path:
 
     from mammorepro.data.phantom import make_cases
 
-    root = Path(root)
+    root = new_folder(root)
     rows = []
     for i, case in enumerate(make_cases(n, seed, config)):
         folder_id = f"{i // 2 + 1:04d}"
@@ -196,6 +197,5 @@ def write_phantom(root: Path, n: int = 12, seed: int = 0, config=None) -> Path:
                 "Density": "ABCD".index(case.density) + 1,
             }
         )
-    root.mkdir(parents=True, exist_ok=True)
     pd.DataFrame(rows, columns=list(COLUMNS)).to_excel(root / "DataWMask.xlsx", sheet_name="Data", index=False)
     return root
