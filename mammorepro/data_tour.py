@@ -105,13 +105,16 @@ def problem_lines(named_reports: dict[str, object], most: int = 5) -> str:
     return "\n".join(out)
 
 
-def mask_fractions(named_reports: dict[str, object]) -> dict[str, float]:
-    """Median fraction of the image covered by masses, per tree (images with a mass)."""
-    out = {}
-    for name, report in named_reports.items():
-        fr = [float(c.mask.mean()) for c in report.index.cases if c.has_mass]
-        out[name] = float(np.median(fr)) if fr else float("nan")
-    return out
+def mask_fractions(groups: dict[str, dict[str, object]]):
+    """Median fraction of the image covered by masses (images with a mass), per tree and group."""
+    import pandas as pd
+
+    rows = []
+    for group, named_reports in groups.items():
+        for name, report in named_reports.items():
+            fr = [float(c.mask.mean()) for c in report.index.cases if c.has_mass]
+            rows.append({"tree": name, "group": group, "median mass fraction": round(float(np.median(fr)), 4) if fr else float("nan")})
+    return pd.DataFrame(rows).set_index(["tree", "group"])
 
 
 def record(cfg: dict, named: dict[str, dict[str, object]], figures: dict | None = None) -> Path:

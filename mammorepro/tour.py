@@ -163,19 +163,19 @@ def score(cfg: dict, model, prepared: Prepared) -> Scored:
 
 def comparison_table(scores: dict[str, SegmentationScores], seed: int = 0) -> pd.DataFrame:
     """One row per metric definition, one column per method (value, with a CI for per-image ones)."""
-    rows = []
-    for metric, description in DEFINITIONS.items():
-        row = {"metric": metric, "definition": description}
-        for method, s in scores.items():
-            value = s.summary()[metric]
-            per_case = s.per_case()
-            col = {"dice_per_image": "dice", "iou_per_image": "iou"}.get(metric)
-            if col is not None:
-                lo, hi = bootstrap_ci(per_case[col].to_numpy(), seed=seed)
-                row[method] = f"{value:.3f} [{lo:.3f}, {hi:.3f}]"
+    per_image = {"dice_per_image": "dice", "iou_per_image": "iou"}
+    columns = {}
+    for method, s in scores.items():  # summary and per-case table computed once per method
+        summary, per_case = s.summary(), s.per_case()
+        cells = {}
+        for metric, value in summary.items():
+            if metric in per_image:
+                lo, hi = bootstrap_ci(per_case[per_image[metric]].to_numpy(), seed=seed)
+                cells[metric] = f"{value:.3f} [{lo:.3f}, {hi:.3f}]"
             else:
-                row[method] = "n/a" if np.isnan(value) else f"{value:.3f}"
-        rows.append(row)
+                cells[metric] = "n/a" if np.isnan(value) else f"{value:.3f}"
+        columns[method] = cells
+    rows = [{"metric": m, "definition": d, **{method: cells[m] for method, cells in columns.items()}} for m, d in DEFINITIONS.items()]
     return pd.DataFrame(rows).set_index("metric")
 
 

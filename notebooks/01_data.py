@@ -84,8 +84,7 @@ print(data_tour.problem_lines(real_reports, most=4))
 # accuracy says little about mass segmentation (see the tour).
 
 # %%
-{**{f"{k} (phantom)": round(v, 4) for k, v in data_tour.mask_fractions(phantom_reports).items()},
- **{f"{k} (real)": round(v, 4) for k, v in data_tour.mask_fractions(real_reports).items()}}
+data_tour.mask_fractions({"phantom": phantom_reports, "real": real_reports})
 
 # %%
 out = data_tour.record(
