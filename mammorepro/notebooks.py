@@ -15,7 +15,7 @@ from mammorepro.config import COMMON_PARAMETERS
 from mammorepro.errors import ConfigError, MammoreproError
 
 # notebook name -> the library module that owns its profiles and steps
-NOTEBOOKS = {"00_tour": "mammorepro.tour", "01_data": "mammorepro.data_tour"}
+NOTEBOOKS = {"00_tour": "mammorepro.tour", "01_data": "mammorepro.data_tour", "p1_ds_unet_crf": "mammorepro.papers.p1"}
 REPO = Path(__file__).resolve().parents[1]
 
 

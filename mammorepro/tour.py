@@ -15,16 +15,28 @@ import numpy as np
 import pandas as pd
 
 from mammorepro import config as config_mod
-from mammorepro import data as data_mod
-from mammorepro.data.cache import PreprocessedCache
-from mammorepro.data.roots import resolve_root
-from mammorepro.engine import ArraySegmentationDataset, History, TrainConfig, fit, predict, resolve_device, score_predictions
+from mammorepro.engine import History, fit, predict, score_predictions
 from mammorepro.losses import build_loss
-from mammorepro.metrics import DEFINITIONS, SegmentationScores, bootstrap_ci
+from mammorepro.metrics import SegmentationScores
 from mammorepro.models import check_input_size, count_parameters, create_model
-from mammorepro.preprocess import PreprocessConfig, preprocess_case, preprocess_steps
-from mammorepro.preprocess.augment import build_augmentation
-from mammorepro.report import RunRecorder
+from mammorepro.papers.common import (
+    Prepared,
+    all_background,
+    checkpoint_dir,
+    comparison_table,
+    history_summary,
+    load,
+    per_case_frame,
+    pick_cases,
+    plot_history,
+    prepare,
+    preprocess_config,
+    record_run,
+    train_config,
+)
+from mammorepro.preprocess import preprocess_steps
+
+__all__ = ["PROFILES", "Prepared", "Scored", "configure", "load", "plot_history", "prepare", "record", "score", "train"]
 
 PAPER = "tour"
 _COMMON = {
@@ -58,82 +70,13 @@ def configure(profile: str = "default", **params) -> dict:
     return cfg
 
 
-def train_config(cfg: dict) -> TrainConfig:
-    return TrainConfig(
-        epochs=cfg["epochs"],
-        batch_size=cfg["batch_size"],
-        lr=cfg["lr"],
-        patience=cfg["patience"],
-        threshold=cfg["threshold"],
-        device=cfg["device"],
-        seed=cfg["seed"],
-    )
-
-
-def preprocess_config(cfg: dict) -> PreprocessConfig:
-    return PreprocessConfig(image_size=cfg["image_size"], border_crop=cfg["border_crop"], clahe=cfg["clahe"])
-
-
-def load(cfg: dict):
-    """The cases of the configured dataset (the phantom by default)."""
-    return data_mod.load_cases(cfg["dataset"], cfg["data_root"] or None, n=cfg["n_cases"], seed=cfg["seed"])
-
-
-@dataclass
-class Prepared:
-    """Preprocessed arrays per split part, and the split's provenance."""
-
-    parts: dict[str, ArraySegmentationDataset]
-    split_path: Path
-    split_sha256: str
-    meta: pd.DataFrame  # one row per case: part, number of masses, mass fraction after preprocessing
-    split_name: str = "default"
-
-
-def prepare(cfg: dict, cases) -> Prepared:
-    """Split by patient with the dataset's scheme (saved file, reused on reruns; the first named
-    split is used) and preprocess every case of it."""
-    folder = Path(cfg["results_root"]) / "splits"
-    splits, path, sha = data_mod.get_or_create_splits(
-        folder,
-        cfg["dataset"],
-        [c.case_id for c in cases],
-        [c.patient_id for c in cases],
-        [c.official_split for c in cases],
-        cfg["seed"],
-    )
-    split_name, parts = next(iter(splits.items()))
-    pcfg = preprocess_config(cfg)
-    by_id = {c.case_id: c for c in cases}
-    aug = build_augmentation(seed=cfg["seed"]) if cfg["augment"] else None
-    out, rows = {}, []
-    empty = np.zeros((0, pcfg.image_size, pcfg.image_size), np.float32)
-    cache = None
-    if cfg["dataset"] != "phantom":  # real images are converted once, then read from the cache
-        cache = PreprocessedCache.for_dataset(cfg["dataset"], resolve_root(cfg["dataset"], cfg["data_root"] or None), pcfg)
-        cache.build(cases, pcfg, progress=False)
-    for name, members in parts.items():
-        if cache is not None and members:
-            images, masks = cache.select(members)
-        else:
-            arrays = [preprocess_case(by_id[i].image, by_id[i].mask, pcfg) for i in members]
-            images = np.stack([a[0] for a in arrays]) if arrays else empty
-            masks = np.stack([a[1] for a in arrays]) if arrays else empty.astype(np.uint8)
-        out[name] = ArraySegmentationDataset(images, masks, members, augment=aug if name == "train" else None)
-        rows += [
-            {"case_id": i, "part": name, "n_masses": sum(les.kind == "mass" for les in by_id[i].lesions), "mass_fraction": float(m.mean())}
-            for i, m in zip(members, masks)
-        ]
-    return Prepared(out, path, sha, pd.DataFrame(rows), split_name)
-
-
 def build_model(cfg: dict):
     return create_model(cfg["model"], seed=cfg["seed"], **({"base": cfg["base_width"]} if cfg["model"] == "unet" else {}))
 
 
 def train(cfg: dict, model, prepared: Prepared, progress: bool = False) -> History:
     loss = build_loss(cfg["loss"])
-    ckpt = Path(cfg["results_root"]) / PAPER / cfg["profile"] / "checkpoints"
+    ckpt = checkpoint_dir(PAPER, cfg)
     return fit(model, prepared.parts["train"], prepared.parts["val"], loss, train_config(cfg), checkpoint_dir=ckpt, progress=progress)
 
 
@@ -156,72 +99,20 @@ def score(cfg: dict, model, prepared: Prepared) -> Scored:
     probs = predict(model, test, train_config(cfg))
     scores = {
         "U-Net": score_predictions(probs, test.masks, test.case_ids, cfg["threshold"]),
-        "all-background": score_predictions(np.zeros_like(probs), test.masks, test.case_ids, cfg["threshold"]),
+        "all-background": all_background(prepared, cfg["threshold"]),
     }
     return Scored(probs, scores, comparison_table(scores, seed=cfg["seed"]))
 
 
-def comparison_table(scores: dict[str, SegmentationScores], seed: int = 0) -> pd.DataFrame:
-    """One row per metric definition, one column per method (value, with a CI for per-image ones)."""
-    per_image = {"dice_per_image": "dice", "iou_per_image": "iou"}
-    columns = {}
-    for method, s in scores.items():  # summary and per-case table computed once per method
-        summary, per_case = s.summary(), s.per_case()
-        cells = {}
-        for metric, value in summary.items():
-            if metric in per_image:
-                lo, hi = bootstrap_ci(per_case[per_image[metric]].to_numpy(), seed=seed)
-                cells[metric] = f"{value:.3f} [{lo:.3f}, {hi:.3f}]"
-            else:
-                cells[metric] = "n/a" if np.isnan(value) else f"{value:.3f}"
-        columns[method] = cells
-    rows = [{"metric": m, "definition": d, **{method: cells[m] for method, cells in columns.items()}} for m, d in DEFINITIONS.items()]
-    return pd.DataFrame(rows).set_index("metric")
-
-
 def record(cfg: dict, prepared: Prepared, model, history: History, scored: Scored, figures: dict | None = None) -> Path:
-    """Write results/<paper>/<profile>/ with config, metrics, per-case table, env and figures."""
-    rec = RunRecorder(PAPER, cfg["profile"], cfg["results_root"])
-    test = prepared.parts["test"]
-    rec.write_config(
-        {
-            "parameters": cfg,
-            "train": train_config(cfg).to_dict(),
-            "preprocess": preprocess_config(cfg).to_dict(),
-            "phantom": data_mod.PhantomConfig().to_dict() if cfg["dataset"] == "phantom" else None,
-            "split_scheme": data_mod.SCHEMES[cfg["dataset"]],
-        }
-    )
-    rec.write_metrics(
-        {
-            "paper": PAPER,
-            "profile": cfg["profile"],
-            "dataset": cfg["dataset"],
-            "split_file": prepared.split_path.name,
-            "split_name": prepared.split_name,
-            "split_sha256": prepared.split_sha256,
-            "n_test": len(test),
-            "n_test_with_lesion": int(sum(m.any() for m in test.masks)),
-            "empty_mask_policy": "one",
-            "threshold": cfg["threshold"],
-            "model": cfg["model"],
-            "parameters": count_parameters(model),
-            "epochs_run": len(history.rows),
-            "best_epoch": history.best_epoch + 1,
-            "methods": scored.summary(),
-            "history": history.rows,
-        }
-    )
-    frames = []
-    for method, s in scored.scores.items():
-        f = s.per_case()
-        f.insert(1, "method", method)
-        frames.append(f)
-    rec.write_per_case(pd.concat(frames, ignore_index=True))
-    rec.write_env(str(resolve_device(cfg["device"])))  # the device actually used, not "auto"
-    for name, fig in (figures or {}).items():
-        rec.save_figure(fig, name)
-    return rec.dir
+    """Write results/tour/<profile>/ with config, metrics, per-case table, env and figures."""
+    metrics = {
+        "model": cfg["model"],
+        "parameters": count_parameters(model),
+        **history_summary(history),
+        "methods": scored.summary(),
+    }
+    return record_run(PAPER, cfg, prepared, metrics, per_case_frame(scored.scores), {"train": train_config(cfg).to_dict()}, figures)
 
 
 # ----------------------------------------------------------------------------- figures
@@ -263,32 +154,13 @@ def plot_preprocessing(case, cfg: dict):
     return fig
 
 
-def plot_history(history: History):
-    import matplotlib.pyplot as plt
-
-    frame = history.to_frame()
-    fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.2))
-    if len(frame):
-        a.plot(frame["epoch"], frame["train_loss"], label="train")
-        if "val_loss" in frame:
-            a.plot(frame["epoch"], frame["val_loss"], label="validation")
-        if "val_dice" in frame:
-            b.plot(frame["epoch"], frame["val_dice"], color="C2")
-    a.set(xlabel="epoch", ylabel="loss", title="loss")
-    a.legend()
-    b.set(xlabel="epoch", ylabel="Dice", title="validation Dice per image", ylim=(0, 1))
-    fig.tight_layout()
-    return fig
-
-
 def plot_predictions(prepared: Prepared, scored: Scored, n: int = 6, threshold: float = 0.5):
     """Test images with ground truth (green) and prediction (red) outlines, worst to best Dice."""
     import matplotlib.pyplot as plt
 
     test = prepared.parts["test"]
     per_case = scored.scores["U-Net"].per_case()
-    lesion_idx = [i for i in np.argsort(per_case["dice"].to_numpy()) if per_case["has_lesion"].iloc[i]]
-    pick = [lesion_idx[int(round(k))] for k in np.linspace(0, len(lesion_idx) - 1, min(n, len(lesion_idx)))] if lesion_idx else []
+    pick = pick_cases(per_case, n)
     fig, axes = plt.subplots(1, max(1, len(pick)), figsize=(2.6 * max(1, len(pick)), 3.0), squeeze=False)
     for ax, i in zip(axes[0], pick):
         ax.imshow(test.images[i], cmap="gray")

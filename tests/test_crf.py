@@ -36,3 +36,20 @@ def test_crf_parameters_are_checked_and_matter():
         dense_crf(prob, image[:10])
     weak = dense_crf(prob, image, CRFParams(gaussian_compat=0.01, bilateral_compat=0.01))
     assert np.abs(weak - prob).mean() < np.abs(dense_crf(prob, image) - prob).mean()
+
+
+def test_crf_batch_equals_one_by_one_and_otsu_thresholds_each_map():
+    from mammorepro.post import binarize, dense_crf_batch, otsu_threshold
+
+    cases = [_disc_case(seed) for seed in (1, 2)]
+    images = np.stack([c[0] for c in cases])
+    probs = np.stack([c[2] for c in cases])
+    batch = dense_crf_batch(probs, images)
+    assert np.array_equal(batch[1], dense_crf(probs[1], images[1]))
+    # Otsu on a two-level map lands between the levels; a constant map falls back to 0.5
+    two = np.where(cases[0][1] > 0, 0.3, 0.1).astype(np.float32)
+    assert 0.1 <= otsu_threshold(two) < 0.3
+    assert np.array_equal(binarize(two[None], "otsu")[0], cases[0][1] > 0)
+    assert otsu_threshold(np.full((4, 4), 0.2)) == 0.5
+    with pytest.raises(ConfigError, match="otsu"):
+        binarize(probs, 1.5)

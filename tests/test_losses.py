@@ -58,8 +58,26 @@ def test_deep_supervision_loss_adds_the_side_terms():
     bad = -good
     loss = DeepSupervisionLoss(SoftDiceLoss(smooth=0), side_weight=0.5)
     assert loss(good, t).item() == pytest.approx(0, abs=1e-6)  # a plain tensor: main term only
-    out = {"out": good, "final": good.clone(), "sides": [bad, good]}
-    assert loss(out, t).item() == pytest.approx(0.5 * (1 + 0 + 0) / 3, abs=1e-5)  # final counts when fused
-    same = {"out": good, "final": good, "sides": [bad]}
-    same["final"] = same["out"]
-    assert loss(same, t).item() == pytest.approx(0.5 * 1, abs=1e-5)
+    assert loss({"out": good, "sides": [bad, good]}, t).item() == pytest.approx(0.5 * (1 + 0) / 2, abs=1e-5)
+    assert loss({"out": bad, "sides": []}, t).item() == pytest.approx(1, abs=1e-5)
+    assert DeepSupervisionLoss(SoftDiceLoss(smooth=0), side_weight=0)({"out": good, "sides": [bad]}, t).item() == pytest.approx(0, abs=1e-6)
+
+
+def test_log_dice_loss_matches_its_formula_per_image():
+    from mammorepro.losses import LogDiceLoss
+
+    logits = torch.tensor([[[[0.0, 2.0], [-1.0, 3.0]]], [[[-2.0, -2.0], [-2.0, -2.0]]]])
+    target = torch.tensor([[[[0.0, 1.0], [0.0, 1.0]]], [[[0.0, 0.0], [0.0, 0.0]]]])
+    p = torch.sigmoid(logits).flatten(1)
+    t = target.flatten(1)
+    dice = (2 * (p * t).sum(1) + 1) / ((p**2).sum(1) + (t**2).sum(1) + 1)
+    expected = ((-torch.log(dice)) ** 0.3).mean()
+    assert LogDiceLoss(gamma=0.3)(logits, target).item() == pytest.approx(expected.item(), rel=1e-6)
+    # a perfect, saturated prediction: loss ~0 and a finite gradient despite the 0.3 power
+    perfect = (target * 60 - 30).requires_grad_()
+    value = LogDiceLoss()(perfect, target)
+    value.backward()
+    assert value.item() < 0.02 and torch.isfinite(perfect.grad).all()
+    assert build_loss("bce+logdice", weights=(1, 1), logdice_gamma=1.0, bce_neg_weight=0.7)(logits, target).item() > 0
+    with pytest.raises(ConfigError, match="gamma"):
+        LogDiceLoss(gamma=0)

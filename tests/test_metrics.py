@@ -59,6 +59,10 @@ def test_summary_definitions_by_hand():
     assert s["pixel_accuracy"] == pytest.approx(28 / 32)
     assert s["mean_class_accuracy"] == pytest.approx((2 / 4 + 26 / 28) / 2)
     assert s["sensitivity_per_image"] == pytest.approx(0.5)  # only image 1 has a lesion
+    assert s["dice_lesion_images"] == pytest.approx(0.5)  # the empty image is left out
+    # a false positive on the empty image lowers the per-image mean, not the lesion-image one
+    s = summarize_counts(np.array([[2, 2, 2, 10], [0, 3, 0, 13]]))
+    assert s["dice_per_image"] == pytest.approx(0.25) and s["dice_lesion_images"] == pytest.approx(0.5)
 
 
 def test_all_background_prediction_reads_high_on_pixel_metrics():

@@ -93,10 +93,14 @@ def test_ds_unet_side_outputs_and_ablation_variants():
     x = torch.randn(1, 1, 64, 64)
     fused = create_model("ds-unet", base=4, seed=0)(x)
     assert len(fused["sides"]) == 6 and all(s.shape == (1, 1, 64, 64) for s in fused["sides"])
-    assert fused["out"] is not fused["final"]  # the fusion layer produces the output
-    nofusion = create_model("ds-unet-nofusion", base=4, seed=0)(x)
-    assert len(nofusion["sides"]) == 6 and nofusion["out"] is nofusion["final"]
-    plain = create_model("ds-unet-plain", base=4, seed=0)(x)
-    assert plain["sides"] == []
+    nofusion = create_model("ds-unet-nofusion", base=4, seed=0)
+    assert len(nofusion(x)["sides"]) == 6 and not hasattr(nofusion, "fuse")
+    plain = create_model("ds-unet-plain", base=4, seed=0)
+    assert plain(x)["sides"] == [] and not hasattr(plain, "side_encoder")
+    # the fusion layer sees the last decoder features (base channels) and the six side maps
+    assert create_model("ds-unet", base=4).fuse.in_channels == 4 + 6
+    # same backbone, same seed: the variants differ only by their side branches and head/fusion
+    a, b = create_model("ds-unet-plain", base=4, seed=0), create_model("ds-unet-nofusion", base=4, seed=0)
+    assert torch.equal(a.encoder[0][0].weight, b.encoder[0][0].weight)
     # the paper's widths: 64..1024 filters
     assert count_parameters(create_model("ds-unet")) > count_parameters(create_model("ds-unet-plain")) > 30e6

@@ -280,9 +280,12 @@ def fit(
         if sched is not None:
             sched.step()
         if val_ds is not None and len(val_ds):
-            probs, val_loss, targets = _predict(model, val_ds, cfg, device, loss_fn)
+            sides: list[SegmentationScores] = []
+            probs, val_loss, targets = _predict(model, val_ds, cfg, device, loss_fn, sides)
             row["val_loss"] = val_loss
             row["val_dice"] = score_predictions(probs, targets, None, cfg.threshold).summary()["dice_per_image"]
+            for k, side in enumerate(sides, 1):  # deeply supervised models: each side output's Dice
+                row[f"val_dice_side{k}"] = side.summary()["dice_per_image"]
             score = row["val_dice"]
         else:
             score = -row["train_loss"]
@@ -322,8 +325,12 @@ def fit(
 
 
 @torch.no_grad()
-def _predict(model, ds, cfg: TrainConfig, device, loss_fn=None):
-    """(probabilities N x H x W, mean loss, targets N x H x W as seen by the model)."""
+def _predict(model, ds, cfg: TrainConfig, device, loss_fn=None, side_scores: list | None = None):
+    """(probabilities N x H x W, mean loss, targets N x H x W as seen by the model).
+
+    When ``side_scores`` is a list and the model returns side outputs (``{"sides": [...]}``),
+    one :class:`SegmentationScores` per side output is appended to it and filled batch by batch
+    (side maps are scored, never stored)."""
     model.eval()
     amp_dtype = _amp_dtype(device, cfg.amp)
     probs, targets, total = [], [], 0.0
@@ -336,6 +343,11 @@ def _predict(model, ds, cfg: TrainConfig, device, loss_fn=None):
             total += float(loss_fn(out, y.to(device))) * len(x)
         probs.append(torch.sigmoid(main_output(out).float())[:, 0].cpu().numpy())
         targets.append(y[:, 0].numpy() > 0)
+        if side_scores is not None and isinstance(out, dict) and out.get("sides"):
+            if not side_scores:
+                side_scores.extend(SegmentationScores() for _ in out["sides"])
+            for scores, side in zip(side_scores, out["sides"]):
+                scores.update((torch.sigmoid(side.float())[:, 0] >= cfg.threshold).cpu().numpy(), targets[-1])
     if not probs:
         raise ConfigError("the evaluation set is empty: check the split and the data")
     return np.concatenate(probs), total / len(ds), np.concatenate(targets)

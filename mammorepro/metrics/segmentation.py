@@ -9,6 +9,8 @@ name                   definition
 =====================  =========================================================================
 dice_per_image         foreground Dice 2TP / (2TP + FP + FN) per image, then the mean over images
 iou_per_image          foreground IoU (Jaccard) TP / (TP + FP + FN) per image, then the mean
+dice_lesion_images     foreground Dice per image, mean over the images that hold a lesion only
+                       (what a test set of mass images, e.g. CBIS-DDSM's, reports; p1)
 dice_pooled            foreground Dice from TP, FP, FN summed over all images ("global" Dice)
 iou_pooled             foreground IoU from the pooled counts
 miou_fg_bg             mean over the two classes (background, mass) of the pooled IoU; this is
@@ -46,6 +48,7 @@ EMPTY_POLICIES = ("one", "nan", "zero")
 DEFINITIONS: dict[str, str] = {
     "dice_per_image": "foreground Dice per image, mean over images (empty policy applies)",
     "iou_per_image": "foreground IoU per image, mean over images (empty policy applies)",
+    "dice_lesion_images": "foreground Dice per image, mean over images that contain a lesion",
     "dice_pooled": "foreground Dice from TP/FP/FN pooled over all images",
     "iou_pooled": "foreground IoU from TP/FP/FN pooled over all images",
     "miou_fg_bg": "mean of background and foreground IoU, pooled (background-inclusive mean IoU)",
@@ -123,6 +126,7 @@ def summarize_counts(counts: np.ndarray, empty: str = "one") -> dict[str, float]
     return {
         "dice_per_image": float(np.nanmean(dice_from_counts(counts, empty))),
         "iou_per_image": float(np.nanmean(iou_from_counts(counts, empty))),
+        "dice_lesion_images": float(np.mean(dice_from_counts(counts[has_lesion], "one"))) if has_lesion.any() else float("nan"),
         "dice_pooled": float(dice_from_counts(np.array([tp, fp, fn, tn]), "one")),
         "iou_pooled": float(fg_iou),
         "miou_fg_bg": float((fg_iou + bg_iou) / 2),

@@ -1,23 +1,28 @@
-"""Deeply supervised U-Net (p1: Rajalakshmi & Ramesh, sec. II and Fig. 2).
+"""Deeply supervised U-Net (p1: Rajalakshmi & Ramesh, sec. I contributions 1-2, sec. II and Fig. 2).
 
 The paper's text stops after its overview; the architecture follows the authors' released
-Keras code (``Ravitha/DSU-Net-for-Mass-Segmentation-in-Mammograms``, summarised in the
-project's design notes):
+Keras code (``Ravitha/DSU-Net-for-Mass-Segmentation-in-Mammograms``, ``Models/DeepSupervision.py``,
+summarised in the project's design notes; no code is copied):
 
 * encoder: 5 levels of 2 x (3x3 conv - BN - ReLU) with 64, 128, 256, 512, 1024 filters
   (``base`` scales them), 2x2 max pooling between levels;
-* decoder: bilinear 2x upsampling; squeeze-and-excitation channel attention (Hu et al. 2018)
-  on both the skip features and the upsampled deep features before they are concatenated;
-  dropout 0.5 on the deepest features;
-* six side branches: encoder levels 2-4 ("attend to boundaries") and the first three decoder
-  stages ("attend to regions"), each a 1x1 conv to one channel, upsampled to the input size;
-* fusion: the six side maps and the final decoder map are concatenated and a learnable 1x1
-  conv produces the output (sec. I, contribution 2).
+* decoder stage (four of them): squeeze-and-excitation channel attention (Hu et al. 2018) on the
+  skip features and on the deep features; the deep features are upsampled (bilinear, 2x),
+  convolved to the skip's width (3x3 conv - BN - ReLU) and *added* to the attended skip; then
+  2 x (3x3 conv - BN - ReLU) and dropout 0.5;
+* six side branches: encoder levels 2-4 ("attend to boundaries") and decoder stages 1-3
+  ("attend to regions"), each a 1x1 conv to one channel, upsampled (bilinear) to the input size;
+* fusion: the last decoder stage's features and the six side maps are concatenated and a
+  learnable 1x1 conv produces the output (contribution 2).
 
-``forward`` returns a dict: ``out`` (the prediction: fused, or the final decoder map when
-``fusion=False``), ``final`` and ``sides`` (the six side logits, for deep supervision).
-``deep_supervision=False`` and ``fusion=False`` give the same backbone without side outputs:
-the plain baseline of the paper's ablation.
+Differences from the released code, on purpose: side branches end in logits (no BN + ReLU after
+the 1x1 conv) because here each one is supervised by the loss (the paper's "deep supervision");
+the released model has a single output, so its side maps only feed the fusion.
+
+``forward`` returns a dict: ``out`` (the prediction: the fusion, or a 1x1 head on the last
+decoder features when ``fusion=False``) and ``sides`` (the six side logits, empty when
+``deep_supervision=False``). ``deep_supervision=False`` gives the plain baseline of the
+ablation; ``fusion=False`` keeps the supervised side branches but predicts from the head.
 """
 
 from __future__ import annotations
@@ -42,6 +47,22 @@ class SqueezeExcitation(nn.Module):
         return x * w[:, :, None, None]
 
 
+class DecoderStage(nn.Module):
+    """SE(skip) + conv(upsample(SE(deep))), then two convs and dropout."""
+
+    def __init__(self, width: int, dropout: float):
+        super().__init__()
+        self.skip_se = SqueezeExcitation(width)
+        self.deep_se = SqueezeExcitation(2 * width)
+        self.reduce = nn.Sequential(nn.Conv2d(2 * width, width, 3, padding=1, bias=False), nn.BatchNorm2d(width), nn.ReLU(inplace=True))
+        self.block = conv_block(width, width)
+        self.dropout = nn.Dropout2d(dropout) if dropout > 0 else nn.Identity()
+
+    def forward(self, skip: torch.Tensor, deep: torch.Tensor) -> torch.Tensor:
+        up = F.interpolate(self.deep_se(deep), size=skip.shape[-2:], mode="bilinear", align_corners=False)
+        return self.dropout(self.block(self.skip_se(skip) + self.reduce(up)))
+
+
 class DSUNet(nn.Module):
     """DS U-Net. Input height and width must be multiples of 16."""
 
@@ -60,17 +81,15 @@ class DSUNet(nn.Module):
         widths = [base * 2**i for i in range(5)]
         self.deep_supervision, self.fusion = deep_supervision, fusion
         self.encoder = nn.ModuleList(conv_block(cin, w) for cin, w in zip([in_channels] + widths[:-1], widths))
-        self.dropout = nn.Dropout2d(dropout) if dropout > 0 else nn.Identity()
-        self.skip_se = nn.ModuleList(SqueezeExcitation(w) for w in reversed(widths[:-1]))
-        self.deep_se = nn.ModuleList(SqueezeExcitation(w) for w in reversed(widths[1:]))
-        self.decoder = nn.ModuleList(conv_block(w * 3, w) for w in reversed(widths[:-1]))
-        self.head = nn.Conv2d(widths[0], classes, 1)
+        self.decoder = nn.ModuleList(DecoderStage(w, dropout) for w in reversed(widths[:-1]))
         if deep_supervision:
-            # encoder levels 2-4 and the first three decoder stages
+            # encoder levels 2-4 and decoder stages 1-3
             self.side_encoder = nn.ModuleList(nn.Conv2d(w, classes, 1) for w in widths[1:4])
             self.side_decoder = nn.ModuleList(nn.Conv2d(w, classes, 1) for w in reversed(widths[1:4]))
         if fusion:
-            self.fuse = nn.Conv2d(7 * classes, classes, 1)
+            self.fuse = nn.Conv2d(widths[0] + 6 * classes, classes, 1)
+        else:
+            self.head = nn.Conv2d(widths[0], classes, 1)
 
     def forward(self, x: torch.Tensor) -> dict:
         size = x.shape[-2:]
@@ -78,20 +97,17 @@ class DSUNet(nn.Module):
         for i, block in enumerate(self.encoder):
             x = block(x if i == 0 else F.max_pool2d(x, 2))
             feats.append(x)
-        x = self.dropout(feats[-1])
         decoded = []
-        for skip_se, deep_se, block, skip in zip(self.skip_se, self.deep_se, self.decoder, reversed(feats[:-1])):
-            up = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
-            x = block(torch.cat([skip_se(skip), deep_se(up)], dim=1))
+        for stage, skip in zip(self.decoder, reversed(feats[:-1])):
+            x = stage(skip, x)
             decoded.append(x)
-        final = self.head(x)
         if not self.deep_supervision:
-            return {"out": final, "final": final, "sides": []}
+            return {"out": self.head(x), "sides": []}
 
         def full(t: torch.Tensor) -> torch.Tensor:
             return F.interpolate(t, size=size, mode="bilinear", align_corners=False)
 
         sides = [full(conv(f)) for conv, f in zip(self.side_encoder, feats[1:4])]
         sides += [full(conv(f)) for conv, f in zip(self.side_decoder, decoded[:3])]
-        out = self.fuse(torch.cat(sides + [final], dim=1)) if self.fusion else final
-        return {"out": out, "final": final, "sides": sides}
+        out = self.fuse(torch.cat([x] + sides, dim=1)) if self.fusion else self.head(x)
+        return {"out": out, "sides": sides}

@@ -65,3 +65,10 @@ def dense_crf(prob: np.ndarray, image: np.ndarray, params: CRFParams | None = No
     crf.addPairwiseEnergy(bilateral, compat=p.bilateral_compat)
     q = np.array(crf.inference(p.iterations), dtype=np.float32)
     return q[1].reshape(h, w)
+
+
+def dense_crf_batch(probs: np.ndarray, images: np.ndarray, params: CRFParams | None = None) -> np.ndarray:
+    """:func:`dense_crf` over a batch (N, H, W) of probability maps and their images."""
+    if len(probs) != len(images):
+        raise ConfigError(f"{len(probs)} probability maps but {len(images)} images")
+    return np.stack([dense_crf(p, i, params) for p, i in zip(probs, images)]) if len(probs) else np.asarray(probs, np.float32)

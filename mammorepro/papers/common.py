@@ -1,0 +1,263 @@
+"""Steps every chapter shares: load the cases, split them (saved file) and preprocess them,
+score methods under every metric definition, tabulate them, and write a result folder.
+
+A chapter's config is the flat dict of :func:`mammorepro.config.resolve`; the keys read here
+are the common ones (``dataset``, ``data_root``, ``n_cases``, ``seed``, ``image_size``,
+``border_crop``, ``clahe``, ``augment``, ``results_root``, ``profile``) plus, for training,
+``epochs``, ``batch_size``, ``lr`` and the optional ``optimizer``, ``scheduler``,
+``weight_decay``, ``patience``, ``threshold``, ``device``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from mammorepro import data as data_mod
+from mammorepro.data.cache import PreprocessedCache
+from mammorepro.data.roots import resolve_root
+from mammorepro.engine import ArraySegmentationDataset, History, TrainConfig, resolve_device, score_predictions
+from mammorepro.metrics import DEFINITIONS, SegmentationScores, bootstrap_ci
+from mammorepro.preprocess import PreprocessConfig, preprocess_case
+from mammorepro.preprocess.augment import build_augmentation
+from mammorepro.report import RunRecorder
+
+EMPTY_MASK_POLICY = "one"
+
+
+def train_config(cfg: dict, **overrides) -> TrainConfig:
+    """The engine's settings from a chapter config (``overrides`` win, e.g. ``seed=``)."""
+    values = {
+        "epochs": cfg["epochs"],
+        "batch_size": cfg["batch_size"],
+        "lr": cfg["lr"],
+        "optimizer": cfg.get("optimizer", "adam"),
+        "scheduler": cfg.get("scheduler", "none"),
+        "weight_decay": cfg.get("weight_decay", 0.0),
+        "patience": cfg.get("patience", 0),
+        "threshold": cfg.get("threshold", 0.5),
+        "device": cfg.get("device", "auto"),
+        "seed": cfg["seed"],
+    }
+    values.update(overrides)
+    return TrainConfig(**values)
+
+
+def preprocess_config(cfg: dict) -> PreprocessConfig:
+    return PreprocessConfig(image_size=cfg["image_size"], border_crop=cfg["border_crop"], clahe=cfg["clahe"])
+
+
+def load(cfg: dict):
+    """The cases of the configured dataset (the phantom by default)."""
+    return data_mod.load_cases(cfg["dataset"], cfg["data_root"] or None, n=cfg["n_cases"], seed=cfg["seed"])
+
+
+@dataclass
+class Prepared:
+    """Preprocessed arrays per split part, and the split's provenance."""
+
+    parts: dict[str, ArraySegmentationDataset]
+    split_path: Path
+    split_sha256: str
+    meta: pd.DataFrame  # one row per case: part, number of masses, mass fraction after preprocessing
+    split_name: str = "default"
+
+
+def prepare(cfg: dict, cases) -> Prepared:
+    """Split by patient with the dataset's scheme (saved file, reused on reruns; the first named
+    split is used) and preprocess every case of it. Real images are converted once into the
+    preprocessed cache, then read from it."""
+    folder = Path(cfg["results_root"]) / "splits"
+    splits, path, sha = data_mod.get_or_create_splits(
+        folder,
+        cfg["dataset"],
+        [c.case_id for c in cases],
+        [c.patient_id for c in cases],
+        [c.official_split for c in cases],
+        cfg["seed"],
+    )
+    split_name, parts = next(iter(splits.items()))
+    pcfg = preprocess_config(cfg)
+    by_id = {c.case_id: c for c in cases}
+    aug = build_augmentation(seed=cfg["seed"]) if cfg["augment"] else None
+    out, rows = {}, []
+    empty = np.zeros((0, pcfg.image_size, pcfg.image_size), np.float32)
+    cache = None
+    if cfg["dataset"] != "phantom":
+        cache = PreprocessedCache.for_dataset(cfg["dataset"], resolve_root(cfg["dataset"], cfg["data_root"] or None), pcfg)
+        cache.build(cases, pcfg, progress=False)
+    for name, members in parts.items():
+        if cache is not None and members:
+            images, masks = cache.select(members)
+        else:
+            arrays = [preprocess_case(by_id[i].image, by_id[i].mask, pcfg) for i in members]
+            images = np.stack([a[0] for a in arrays]) if arrays else empty
+            masks = np.stack([a[1] for a in arrays]) if arrays else empty.astype(np.uint8)
+        out[name] = ArraySegmentationDataset(images, masks, members, augment=aug if name == "train" else None)
+        rows += [
+            {"case_id": i, "part": name, "n_masses": sum(les.kind == "mass" for les in by_id[i].lesions), "mass_fraction": float(m.mean())}
+            for i, m in zip(members, masks)
+        ]
+    return Prepared(out, path, sha, pd.DataFrame(rows), split_name)
+
+
+def checkpoint_dir(paper: str, cfg: dict, name: str = "") -> Path:
+    """Where a run's checkpoints go (git-ignored): results/<paper>/<profile>/checkpoints[/<name>]."""
+    folder = Path(cfg["results_root"]) / paper / cfg["profile"] / "checkpoints"
+    return folder / name if name else folder
+
+
+def score_masks(pred: np.ndarray, prepared: Prepared) -> SegmentationScores:
+    """Score binary masks (N, H, W) of the test part under every definition."""
+    test = prepared.parts["test"]
+    scores = SegmentationScores(empty=EMPTY_MASK_POLICY)
+    scores.update(np.asarray(pred, dtype=bool), test.masks > 0, test.case_ids)
+    return scores
+
+
+def all_background(prepared: Prepared, threshold: float = 0.5) -> SegmentationScores:
+    """The trivial baseline that belongs in every table: predict no mass anywhere."""
+    test = prepared.parts["test"]
+    return score_predictions(np.zeros(test.masks.shape, np.float32), test.masks, test.case_ids, threshold, EMPTY_MASK_POLICY)
+
+
+def _as_list(s) -> list[SegmentationScores]:
+    return list(s) if isinstance(s, (list, tuple)) else [s]
+
+
+def mean_summary(scores) -> dict[str, float]:
+    """Every definition for one method; with several runs (seeds), the mean over runs."""
+    runs = [s.summary() for s in _as_list(scores)]
+    return {k: float(np.mean([r[k] for r in runs])) for k in runs[0]}
+
+
+def per_image_mean(scores, column: str = "dice") -> np.ndarray:
+    """A per-image column (``dice`` or ``iou``) averaged over runs (seeds), in test order."""
+    return np.mean([s.per_case()[column].to_numpy(dtype=float) for s in _as_list(scores)], axis=0)
+
+
+def comparison_table(scores: dict, seed: int = 0) -> pd.DataFrame:
+    """One row per metric definition, one column per method. A method maps to its
+    :class:`SegmentationScores`, or to a list of them (one per seed): then values are means over
+    seeds, "± sd" shows the spread between seeds, and per-image CIs use each image's mean.
+    Per-image definitions carry a 95 % bootstrap CI over test images."""
+    per_image = {"dice_per_image": "dice", "iou_per_image": "iou"}
+    columns = {}
+    for method, s in scores.items():
+        runs = _as_list(s)
+        summary = mean_summary(runs)
+        spread = {k: float(np.std([r.summary()[k] for r in runs])) for k in summary} if len(runs) > 1 else {}
+        cells = {}
+        for metric, value in summary.items():
+            if np.isnan(value):
+                cells[metric] = "n/a"
+                continue
+            cells[metric] = f"{value:.3f}"
+            if metric in per_image:
+                lo, hi = bootstrap_ci(per_image_mean(runs, per_image[metric]), seed=seed)
+                cells[metric] += f" [{lo:.3f}, {hi:.3f}]"
+            if metric in spread:
+                cells[metric] += f" ± {spread[metric]:.3f}"
+        columns[method] = cells
+    rows = [{"metric": m, "definition": d, **{method: cells[m] for method, cells in columns.items()}} for m, d in DEFINITIONS.items()]
+    return pd.DataFrame(rows).set_index("metric")
+
+
+def per_case_frame(scores: dict[str, SegmentationScores]) -> pd.DataFrame:
+    """Every method's per-case table stacked, with a ``method`` column."""
+    frames = []
+    for method, s in scores.items():
+        f = s.per_case()
+        f.insert(1, "method", method)
+        frames.append(f)
+    return pd.concat(frames, ignore_index=True)
+
+
+def provenance(paper: str, cfg: dict, prepared: Prepared) -> dict:
+    """What every metrics.json starts with: which data, which split (file and hash), which rules."""
+    test = prepared.parts["test"]
+    return {
+        "paper": paper,
+        "profile": cfg["profile"],
+        "dataset": cfg["dataset"],
+        "split_file": prepared.split_path.name,
+        "split_name": prepared.split_name,
+        "split_sha256": prepared.split_sha256,
+        "n_test": len(test),
+        "n_test_with_lesion": int(sum(m.any() for m in test.masks)),
+        "empty_mask_policy": EMPTY_MASK_POLICY,
+        "threshold": cfg.get("threshold", 0.5),
+    }
+
+
+def record_run(
+    paper: str,
+    cfg: dict,
+    prepared: Prepared,
+    metrics: dict,
+    per_case: pd.DataFrame,
+    config_extra: dict | None = None,
+    figures: dict | None = None,
+) -> Path:
+    """Write results/<paper>/<profile>/: config.json (parameters, preprocessing, data generator,
+    split scheme and ``config_extra``), metrics.json (:func:`provenance` + ``metrics``),
+    per_case.csv, env.json (the device actually used) and the figures."""
+    rec = RunRecorder(paper, cfg["profile"], cfg["results_root"])
+    rec.write_config(
+        {
+            "parameters": cfg,
+            "preprocess": preprocess_config(cfg).to_dict(),
+            "phantom": data_mod.PhantomConfig().to_dict() if cfg["dataset"] == "phantom" else None,
+            "split_scheme": data_mod.SCHEMES[cfg["dataset"]],
+            **(config_extra or {}),
+        }
+    )
+    rec.write_metrics({**provenance(paper, cfg, prepared), **metrics})
+    rec.write_per_case(per_case)
+    rec.write_env(str(resolve_device(cfg.get("device", "auto"))))
+    for name, fig in (figures or {}).items():
+        rec.save_figure(fig, name)
+    return rec.dir
+
+
+def history_summary(history: History) -> dict:
+    return {"epochs_run": len(history.rows), "best_epoch": history.best_epoch + 1, "stopped_early": history.stopped_early, "history": history.rows}
+
+
+def draw_history(loss_ax, dice_ax, history: History, title: str = "") -> None:
+    """Loss (train, validation) on one axis; validation Dice per image on the other, with one
+    dashed (encoder) or dotted (decoder) line per side output when the model has them."""
+    frame = history.to_frame()
+    if len(frame):
+        loss_ax.plot(frame["epoch"], frame["train_loss"], label="train")
+        if "val_loss" in frame:
+            loss_ax.plot(frame["epoch"], frame["val_loss"], label="validation")
+        if "val_dice" in frame:
+            dice_ax.plot(frame["epoch"], frame["val_dice"], color="k", lw=2, label="output")
+        for k, col in enumerate(sorted(c for c in frame.columns if c.startswith("val_dice_side")), 1):
+            dice_ax.plot(frame["epoch"], frame[col], lw=0.9, ls="--" if k <= 3 else ":", label=f"side {k} ({'enc' if k <= 3 else 'dec'})")
+    loss_ax.set(xlabel="epoch", ylabel="loss", title=f"{title} loss".strip())
+    loss_ax.legend(fontsize=7)
+    dice_ax.set(xlabel="epoch", ylabel="Dice", title=f"{title} validation Dice".strip(), ylim=(0, 1))
+    if dice_ax.get_legend_handles_labels()[0]:
+        dice_ax.legend(fontsize=6, ncol=2)
+
+
+def plot_history(history: History, title: str = ""):
+    import matplotlib.pyplot as plt
+
+    fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.2))
+    draw_history(a, b, history, title)
+    fig.tight_layout()
+    return fig
+
+
+def pick_cases(per_case: pd.DataFrame, n: int) -> list[int]:
+    """Indices of ``n`` test images with a lesion spread from worst to best Dice."""
+    lesion_idx = [i for i in np.argsort(per_case["dice"].to_numpy(), kind="stable") if per_case["has_lesion"].iloc[i]]
+    if not lesion_idx:
+        return []
+    return [lesion_idx[int(round(k))] for k in np.linspace(0, len(lesion_idx) - 1, min(n, len(lesion_idx)))]

@@ -1,0 +1,481 @@
+"""p1, Rajalakshmi & Ramesh: Deeply Supervised U-Net + Dense CRF for mass segmentation in whole
+mammograms (``notebooks/p1_ds_unet_crf``).
+
+What the paper claims (abstract): DS U-Net with Dense CRF reaches Dice 84.0 % on CBIS-DDSM and
+82.6 % on INbreast. Its contributions (sec. I) are also claims, tested here as an ablation on
+the same split, seeds and loss: deep supervision helps (1), the learnable fusion helps (2), the
+Dense CRF helps (4).
+
+The method (sec. II.1 and the authors' released code, see :mod:`mammorepro.models.ds_unet`):
+CLAHE, normalisation, 256 x 256; DS U-Net trained with a combined loss on the output and on each
+side output; AdamW, lr 1e-3, cosine annealing; early stopping on validation Dice; dense CRF on
+the test probabilities (:mod:`mammorepro.post.crf`).
+
+The notebook calls, in order: :func:`configure`, :func:`load`, :func:`prepare`,
+:func:`train_variants`, :func:`score`, :func:`claims_table`, :func:`record`; the ``plot_*``
+functions draw its figures.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from torch import nn
+
+from mammorepro import config as config_mod
+from mammorepro.engine import History, fit, predict
+from mammorepro.errors import ConfigError
+from mammorepro.losses import DeepSupervisionLoss, build_loss
+from mammorepro.metrics import SegmentationScores, bootstrap_ci
+from mammorepro.models import check_input_size, count_parameters, create_model
+from mammorepro.papers.common import (
+    Prepared,
+    all_background,
+    checkpoint_dir,
+    comparison_table,
+    draw_history,
+    load,
+    mean_summary,
+    per_image_mean,
+    pick_cases,
+    prepare,
+    preprocess_config,
+    record_run,
+    score_masks,
+    train_config,
+)
+from mammorepro.post import CRFParams, binarize, dense_crf_batch
+from mammorepro.preprocess import preprocess_case
+
+__all__ = ["PROFILES", "REPORTED", "VARIANTS", "configure", "load", "prepare", "record", "score", "train_variants"]
+
+PAPER = "p1"
+
+# the paper's numbers, from its abstract (the text gives no table and no metric definition)
+REPORTED = [
+    {"claim": "DS U-Net + Dense CRF, Dice on CBIS-DDSM", "dataset": "cbis-ddsm", "method": "DS U-Net + CRF", "reported": 0.840, "where": "abstract"},
+    {"claim": "DS U-Net + Dense CRF, Dice on INbreast", "dataset": "inbreast", "method": "DS U-Net + CRF", "reported": 0.826, "where": "abstract"},
+]
+
+# the ablation: name shown in tables -> registered model
+VARIANTS = {"U-Net": "ds-unet-plain", "DS U-Net (no fusion)": "ds-unet-nofusion", "DS U-Net": "ds-unet"}
+CRF_SUFFIX = " + CRF"
+
+# claims the paper's contributions make, each a paired comparison on the same test images
+ABLATION_CLAIMS = [
+    {"claim": "deep supervision improves on the plain U-Net", "better": "DS U-Net (no fusion)", "than": "U-Net", "where": "sec. I, contribution 1"},
+    {"claim": "the learnable fusion improves on the final decoder output", "better": "DS U-Net", "than": "DS U-Net (no fusion)", "where": "sec. I, contribution 2"},
+    {"claim": "DS U-Net (with fusion) improves on the plain U-Net", "better": "DS U-Net", "than": "U-Net", "where": "sec. I, contributions 1-2"},
+    {"claim": "Dense CRF improves the DS U-Net", "better": "DS U-Net + CRF", "than": "DS U-Net", "where": "sec. I, contribution 4; sec. II.1"},
+]
+
+_COMMON = {
+    "dataset": "phantom",
+    "data_root": "",
+    "seed": 0,
+    "n_seeds": 1,  # seeds seed, seed+1, ...: every variant is trained once per seed
+    "device": "auto",
+    "results_root": "results",
+    "encoder_weights": "",  # a local state dict for the encoder of every variant; empty: random init
+    "border_crop": 0.01,
+    "clahe": True,
+    "augment": True,
+    "threshold": 0.5,
+    "dropout": 0.5,
+    "weight_decay": 1e-2,  # not stated; torch's AdamW default
+    # the combined loss: bce_weight * weighted BCE + dice_weight * (-ln soft Dice) ** dice_gamma,
+    # on the output and (times side_weight, averaged) on each side output
+    "bce_weight": 1.0,
+    "dice_weight": 1.0,
+    "dice_gamma": 0.3,
+    "bce_pos_weight": 0.3,
+    "bce_neg_weight": 0.7,  # > bce_pos_weight: false positives cost more (sec. I, contribution 3)
+    "side_weight": 1.0,
+    # dense CRF (sec. II.1); spatial stds and iterations from the released code
+    "crf": True,
+    "crf_iterations": 5,
+    "crf_gaussian_sxy": 3.0,
+    "crf_gaussian_compat": 3.0,
+    "crf_bilateral_sxy": 7.0,
+    "crf_bilateral_schan": 13.0,
+    "crf_bilateral_compat": 10.0,
+}
+PROFILES = {
+    "smoke": {**_COMMON, "n_cases": 24, "image_size": 64, "epochs": 2, "batch_size": 4, "lr": 1e-3, "base_width": 4, "patience": 0},
+    "default": {**_COMMON, "n_cases": 240, "image_size": 128, "epochs": 16, "batch_size": 8, "lr": 1e-3, "base_width": 8, "patience": 0},
+    "full": {
+        **_COMMON,
+        "n_cases": 2000,
+        "image_size": 256,
+        "epochs": 100,
+        "batch_size": 8,
+        "lr": 1e-3,
+        "base_width": 64,
+        "patience": 20,
+        "n_seeds": 3,
+    },
+}
+
+
+def configure(profile: str = "default", **params) -> dict:
+    """Resolve the notebook's parameters against the profile; every check (names, ranges, input
+    size, loss weights, CRF kernels, the encoder weights file) runs here, before any work."""
+    cfg = config_mod.resolve(PROFILES, profile, **params)
+    check_input_size("ds-unet", cfg["image_size"])
+    if cfg["n_seeds"] < 1:
+        raise ConfigError(f"n_seeds={cfg['n_seeds']} must be >= 1")
+    if cfg["base_width"] < 1 or not 0 <= cfg["dropout"] < 1:
+        raise ConfigError(f"base_width={cfg['base_width']} must be >= 1 and dropout={cfg['dropout']} in [0, 1)")
+    weights = [cfg[k] for k in ("bce_weight", "dice_weight", "bce_pos_weight", "bce_neg_weight", "side_weight")]
+    if min(weights) < 0 or cfg["bce_weight"] + cfg["dice_weight"] == 0:
+        raise ConfigError("loss weights must be >= 0, and bce_weight + dice_weight > 0")
+    if cfg["encoder_weights"] and not Path(cfg["encoder_weights"]).expanduser().is_file():
+        raise ConfigError(f"encoder_weights={cfg['encoder_weights']!r} is not a file: give a local state dict (.pth) or leave it empty")
+    build_p1_loss(cfg)
+    crf_params(cfg)
+    train_config(cfg, optimizer="adamw", scheduler="cosine")
+    return cfg
+
+
+def seeds(cfg: dict) -> list[int]:
+    return list(range(cfg["seed"], cfg["seed"] + cfg["n_seeds"]))
+
+
+def crf_params(cfg: dict) -> CRFParams:
+    return CRFParams(
+        iterations=cfg["crf_iterations"],
+        gaussian_sxy=cfg["crf_gaussian_sxy"],
+        gaussian_compat=cfg["crf_gaussian_compat"],
+        bilateral_sxy=cfg["crf_bilateral_sxy"],
+        bilateral_schan=cfg["crf_bilateral_schan"],
+        bilateral_compat=cfg["crf_bilateral_compat"],
+    )
+
+
+def build_p1_loss(cfg: dict) -> nn.Module:
+    """The combined loss (sec. I contribution 3) on the output, plus the same loss on each side
+    output (deep supervision, contribution 1)."""
+    combined = build_loss(
+        "bce+logdice",
+        weights=(cfg["bce_weight"], cfg["dice_weight"]),
+        bce_pos_weight=cfg["bce_pos_weight"],
+        bce_neg_weight=cfg["bce_neg_weight"],
+        logdice_gamma=cfg["dice_gamma"],
+    )
+    return DeepSupervisionLoss(combined, side_weight=cfg["side_weight"])
+
+
+def build_model(cfg: dict, variant: str, seed: int) -> nn.Module:
+    if variant not in VARIANTS:
+        raise ConfigError(f"unknown variant {variant!r}: use one of {', '.join(VARIANTS)}")
+    return create_model(
+        VARIANTS[variant], seed=seed, base=cfg["base_width"], dropout=cfg["dropout"], encoder_weights=cfg["encoder_weights"] or None
+    )
+
+
+@dataclass
+class Run:
+    """One trained variant for one seed, with its test probabilities."""
+
+    variant: str
+    seed: int
+    model: nn.Module
+    history: History
+    probabilities: np.ndarray
+    train_seconds: float
+
+
+@dataclass
+class Runs:
+    runs: list[Run] = field(default_factory=list)
+
+    def get(self, variant: str, seed: int | None = None) -> Run:
+        found = [r for r in self.runs if r.variant == variant and (seed is None or r.seed == seed)]
+        if not found:
+            raise KeyError(f"no run of {variant!r} (seed {seed})")
+        return found[0]
+
+    def of(self, variant: str) -> list[Run]:
+        return [r for r in self.runs if r.variant == variant]
+
+
+def train_variants(cfg: dict, prepared: Prepared, progress: bool = False) -> Runs:
+    """Train U-Net, DS U-Net (no fusion) and DS U-Net for every seed, on the same split with the
+    same loss and optimiser (AdamW, cosine annealing, early stopping on validation Dice when
+    ``patience`` > 0; the best epoch's weights are kept), and predict the test part."""
+    loss = build_p1_loss(cfg)
+    out = Runs()
+    for seed in seeds(cfg):
+        tcfg = train_config(cfg, optimizer="adamw", scheduler="cosine", seed=seed)
+        for variant, name in VARIANTS.items():
+            model = build_model(cfg, variant, seed)
+            t0 = time.perf_counter()
+            history = fit(
+                model,
+                prepared.parts["train"],
+                prepared.parts["val"],
+                loss,
+                tcfg,
+                checkpoint_dir=checkpoint_dir(PAPER, cfg, f"{name}-seed{seed}"),
+                progress=progress,
+            )
+            seconds = time.perf_counter() - t0
+            out.runs.append(Run(variant, seed, model, history, predict(model, prepared.parts["test"], tcfg), seconds))
+    return out
+
+
+@dataclass
+class Scored:
+    """Test scores of every method (each variant without and with CRF, and the all-background
+    prediction) for every seed, at the fixed threshold and with the authors' Otsu rule."""
+
+    scores: dict[str, list[SegmentationScores]]
+    scores_otsu: dict[str, list[SegmentationScores]]
+    crf_probabilities: dict[tuple[str, int], np.ndarray]
+    crf_seconds_per_image: float
+    table: pd.DataFrame
+    ablation: pd.DataFrame
+
+    def summary(self, otsu: bool = False) -> dict[str, dict[str, float]]:
+        return {m: mean_summary(s) for m, s in (self.scores_otsu if otsu else self.scores).items()}
+
+
+def score(cfg: dict, prepared: Prepared, runs: Runs) -> Scored:
+    """Apply the dense CRF to every run's test probabilities (when ``crf``), then score every
+    method under every metric definition, at ``threshold`` and with a per-image Otsu threshold
+    (the authors' evaluation rule)."""
+    test = prepared.parts["test"]
+    params = crf_params(cfg)
+    scores: dict[str, list[SegmentationScores]] = {}
+    otsu: dict[str, list[SegmentationScores]] = {}
+    crf_probs: dict[tuple[str, int], np.ndarray] = {}
+    crf_time, crf_images = 0.0, 0
+
+    def add(method: str, probs: np.ndarray) -> None:
+        scores.setdefault(method, []).append(score_masks(binarize(probs, cfg["threshold"]), prepared))
+        otsu.setdefault(method, []).append(score_masks(binarize(probs, "otsu"), prepared))
+
+    for variant in VARIANTS:
+        for run in runs.of(variant):
+            add(variant, run.probabilities)
+    if cfg["crf"]:
+        for variant in VARIANTS:
+            for run in runs.of(variant):
+                t0 = time.perf_counter()
+                refined = dense_crf_batch(run.probabilities, test.images, params)
+                crf_time += time.perf_counter() - t0
+                crf_images += len(refined)
+                crf_probs[(variant, run.seed)] = refined
+                add(variant + CRF_SUFFIX, refined)
+    scores["all-background"] = [all_background(prepared, cfg["threshold"])]
+    otsu["all-background"] = scores["all-background"]  # Otsu on an all-zero map finds nothing either
+    return Scored(
+        scores,
+        otsu,
+        crf_probs,
+        crf_time / max(crf_images, 1),
+        comparison_table(scores, seed=cfg["seed"]),
+        ablation_table(scores, seed=cfg["seed"]),
+    )
+
+
+def ablation_table(scores: dict[str, list[SegmentationScores]], seed: int = 0) -> pd.DataFrame:
+    """Each contribution claim as a paired comparison on the same test images: the mean
+    per-image Dice difference (each image's Dice averaged over seeds) with a 95 % bootstrap CI,
+    and a verdict that says only what the CI supports."""
+    rows = []
+    for c in ABLATION_CLAIMS:
+        if c["better"] not in scores or c["than"] not in scores:
+            continue  # e.g. CRF switched off
+        diff = per_image_mean(scores[c["better"]]) - per_image_mean(scores[c["than"]])
+        lo, hi = bootstrap_ci(diff, seed=seed)
+        verdict = "supported" if lo > 0 else "contradicted" if hi < 0 else "not resolved (CI spans 0)"
+        rows.append(
+            {
+                "claim": c["claim"],
+                "where": c["where"],
+                "comparison": f"{c['better']} - {c['than']}",
+                "dice_difference": float(np.mean(diff)),
+                "ci_low": lo,
+                "ci_high": hi,
+                "verdict on this data": verdict,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def claims_table(cfg: dict, scored: Scored) -> pd.DataFrame:
+    """Reported vs reproduced: each headline number next to this run's DS U-Net + CRF (or DS
+    U-Net when CRF is off) under the authors' evaluation (per-image Dice over images with a mass,
+    Otsu threshold) and under the strict definition (per-image Dice over all test images at the
+    fixed threshold, empty-mask policy "one"). A number is comparable only on the paper's dataset."""
+    method = "DS U-Net" + (CRF_SUFFIX if cfg["crf"] else "")
+    paper_eval = scored.summary(otsu=True)[method]["dice_lesion_images"]
+    strict = scored.summary()[method]["dice_per_image"]
+    baseline = scored.summary()["all-background"]["dice_per_image"]
+    rows = []
+    for r in REPORTED:
+        rows.append(
+            {
+                "claim": r["claim"],
+                "reported": r["reported"],
+                "this run's data": cfg["dataset"],
+                "method here": method,
+                "reproduced (authors' evaluation)": round(paper_eval, 3),
+                "reproduced (strict)": round(strict, 3),
+                "all-background (strict)": round(baseline, 3),
+                "comparable": cfg["dataset"] == r["dataset"],
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def record(cfg: dict, prepared: Prepared, runs: Runs, scored: Scored, figures: dict | None = None) -> Path:
+    """Write results/p1/<profile>/: every method's metrics (mean over seeds, per seed, Otsu),
+    the ablation and claims tables, each run's history, per-case scores, config, env, figures."""
+    metrics = {
+        "seeds": seeds(cfg),
+        "variants": dict(VARIANTS),
+        "parameters": {v: count_parameters(runs.of(v)[0].model) for v in VARIANTS},
+        "methods": scored.summary(),
+        "methods_otsu": scored.summary(otsu=True),
+        "methods_by_seed": {m: [s.summary() for s in runs_] for m, runs_ in scored.scores.items()},
+        "ablation": scored.ablation.to_dict(orient="records"),
+        "claims": claims_table(cfg, scored).to_dict(orient="records"),
+        "crf_seconds_per_image": scored.crf_seconds_per_image,
+        "runs": [
+            {
+                "variant": r.variant,
+                "seed": r.seed,
+                "train_seconds": r.train_seconds,
+                "epochs_run": len(r.history.rows),
+                "best_epoch": r.history.best_epoch + 1,
+                "stopped_early": r.history.stopped_early,
+                "history": r.history.rows,
+            }
+            for r in runs.runs
+        ],
+    }
+    frames = []
+    for method, per_seed in scored.scores.items():
+        for k, s in enumerate(per_seed):
+            f = s.per_case()
+            f.insert(1, "method", method)
+            f.insert(2, "seed", seeds(cfg)[k] if method != "all-background" else -1)
+            frames.append(f)
+    extra = {
+        "train": train_config(cfg, optimizer="adamw", scheduler="cosine").to_dict(),
+        "loss": {"spec": "bce+logdice with deep supervision", **{k: cfg[k] for k in ("bce_weight", "dice_weight", "dice_gamma", "bce_pos_weight", "bce_neg_weight", "side_weight")}},
+        "crf": crf_params(cfg).to_dict() if cfg["crf"] else None,
+    }
+    return record_run(PAPER, cfg, prepared, metrics, pd.concat(frames, ignore_index=True), extra, figures)
+
+
+# ----------------------------------------------------------------------------- figures
+
+
+def plot_clahe(cases, cfg: dict, n: int = 4):
+    """Inputs as the network sees them, without (top) and with (bottom) CLAHE (sec. II.1)."""
+    import matplotlib.pyplot as plt
+    from dataclasses import replace
+
+    picked = [c for c in cases if c.lesions][:n] or list(cases[:n])
+    with_clahe = preprocess_config(cfg)
+    without = replace(with_clahe, clahe=False)
+    fig, axes = plt.subplots(2, len(picked), figsize=(2.4 * len(picked), 5.0), squeeze=False)
+    for j, case in enumerate(picked):
+        for i, (label, pcfg) in enumerate((("normalised", without), ("CLAHE + normalised", with_clahe))):
+            image, mask = preprocess_case(case.image, case.mask, pcfg)
+            axes[i][j].imshow(image, cmap="gray", vmin=0, vmax=1)
+            if mask.any():
+                axes[i][j].contour(mask, [0.5], colors="lime", linewidths=0.6)
+            axes[i][j].set_title(f"{case.case_id}\n{label}", fontsize=7)
+            axes[i][j].axis("off")
+    fig.tight_layout()
+    return fig
+
+
+def plot_histories(runs: Runs, seed: int | None = None):
+    """Loss and validation Dice per epoch for each variant (first seed), with each side
+    output's Dice for the deeply supervised ones."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(2, len(VARIANTS), figsize=(4.2 * len(VARIANTS), 6.0), squeeze=False)
+    for j, variant in enumerate(VARIANTS):
+        run = runs.get(variant, seed)
+        draw_history(axes[0][j], axes[1][j], run.history, f"{variant}, seed {run.seed}:")
+    fig.tight_layout()
+    return fig
+
+
+def side_maps(model: nn.Module, images: np.ndarray, device: str = "auto") -> tuple[np.ndarray, np.ndarray]:
+    """(side probabilities (N, 6, H, W), output probabilities (N, H, W)) of a DS U-Net."""
+    import torch
+
+    from mammorepro.engine import resolve_device
+
+    dev = resolve_device(device)
+    model.to(dev).eval()
+    with torch.no_grad():
+        out = model(torch.from_numpy(np.ascontiguousarray(images, np.float32))[:, None].to(dev))
+    sides = torch.sigmoid(torch.cat(out["sides"], dim=1)).cpu().numpy() if out["sides"] else np.zeros((len(images), 0) + images.shape[1:])
+    return sides, torch.sigmoid(out["out"])[:, 0].cpu().numpy()
+
+
+def plot_side_maps(runs: Runs, prepared: Prepared, scored: Scored, n: int = 3, device: str = "auto"):
+    """For a few test images (worst to best Dice): the image with its mass, the six side-output
+    probability maps (encoder levels 2-4, decoder stages 1-3) and the fused output."""
+    import matplotlib.pyplot as plt
+
+    test = prepared.parts["test"]
+    run = runs.of("DS U-Net")[0]
+    pick = pick_cases(scored.scores["DS U-Net"][0].per_case(), n)
+    if not pick:
+        pick = list(range(min(n, len(test))))
+    sides, fused = side_maps(run.model, test.images[pick], device)
+    titles = ["image + mass"] + [f"side {k} (enc {k + 1})" for k in range(1, 4)] + [f"side {k} (dec {k - 3})" for k in range(4, 7)] + ["fused output"]
+    fig, axes = plt.subplots(len(pick), len(titles), figsize=(1.6 * len(titles), 1.8 * len(pick) + 0.4), squeeze=False)
+    for row, i in enumerate(pick):
+        axes[row][0].imshow(test.images[i], cmap="gray", vmin=0, vmax=1)
+        if test.masks[i].any():
+            axes[row][0].contour(test.masks[i], [0.5], colors="lime", linewidths=0.6)
+        for k in range(sides.shape[1]):
+            axes[row][k + 1].imshow(sides[row, k], cmap="magma", vmin=0, vmax=1)
+        axes[row][-1].imshow(fused[row], cmap="magma", vmin=0, vmax=1)
+        axes[row][0].set_ylabel(test.case_ids[i], fontsize=6)
+    for k, t in enumerate(titles):
+        axes[0][k].set_title(t, fontsize=7)
+    for ax in axes.flat:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.tight_layout()
+    return fig
+
+
+def plot_crf(runs: Runs, prepared: Prepared, scored: Scored, n: int = 4, threshold: float = 0.5):
+    """Test images with the mass (green), the DS U-Net mask before CRF (red) and after (cyan)."""
+    import matplotlib.pyplot as plt
+
+    test = prepared.parts["test"]
+    run = runs.of("DS U-Net")[0]
+    refined = scored.crf_probabilities.get(("DS U-Net", run.seed))
+    pick = pick_cases(scored.scores["DS U-Net"][0].per_case(), n) or list(range(min(n, len(test))))
+    before_dice = scored.scores["DS U-Net"][0].per_case()["dice"].to_numpy()
+    after_dice = scored.scores["DS U-Net + CRF"][0].per_case()["dice"].to_numpy() if refined is not None else before_dice
+    fig, axes = plt.subplots(1, len(pick), figsize=(2.6 * len(pick), 3.0), squeeze=False)
+    for ax, i in zip(axes[0], pick):
+        ax.imshow(test.images[i], cmap="gray", vmin=0, vmax=1)
+        for mask, colour in ((test.masks[i] > 0, "lime"), (run.probabilities[i] >= threshold, "red")):
+            if mask.any():
+                ax.contour(mask, [0.5], colors=colour, linewidths=0.8)
+        if refined is not None and (refined[i] >= threshold).any():
+            ax.contour(refined[i] >= threshold, [0.5], colors="cyan", linewidths=0.8)
+        ax.set_title(f"{test.case_ids[i]}\nDice {before_dice[i]:.2f} -> {after_dice[i]:.2f} with CRF", fontsize=7)
+        ax.axis("off")
+    fig.suptitle("mass (green), DS U-Net (red), after dense CRF (cyan)", fontsize=8)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,123 @@
+"""p1 (DS U-Net + Dense CRF): configuration checks, the smoke notebook's result files and pinned
+metrics, the encoder-weights path, and the pipeline on a real-format layout."""
+
+import json
+
+import pytest
+import torch
+
+from mammorepro.data import mias
+from mammorepro.data.phantom import PhantomConfig
+from mammorepro.errors import ConfigError
+from mammorepro.papers import p1
+from tests_helpers import snapshot
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"n_seeds": 0}, "n_seeds"),
+        ({"bce_neg_weight": -1.0}, "loss weights"),
+        ({"bce_weight": 0.0, "dice_weight": 0.0}, "loss weights"),
+        ({"crf_iterations": 0}, "CRF parameters"),
+        ({"image_size": 72}, "multiple of 16"),
+        ({"encoder_weights": "/nonexistent/dsunet.pth"}, "is not a file"),
+        ({"dice_gamma": 0.0}, "gamma"),
+        ({"crf_bilateral_sxy": 7}, None),  # an int where a float is expected is fine
+    ],
+)
+def test_bad_parameters_fail_in_one_line_before_any_work(params, message, tmp_path):
+    if message is None:
+        assert p1.configure("smoke", results_root=str(tmp_path / "results"), **params)["crf_bilateral_sxy"] == 7
+        return
+    with pytest.raises(ConfigError, match=message) as info:
+        p1.configure("smoke", results_root=str(tmp_path / "results"), **params)
+    assert "\n" not in str(info.value)
+    assert not (tmp_path / "results").exists()
+
+
+def test_encoder_weights_file_initialises_every_variant(tmp_path):
+    cfg = p1.configure("smoke", results_root=str(tmp_path / "results"))
+    donor = p1.build_model(cfg, "U-Net", seed=7)
+    path = tmp_path / "dsunet.pth"
+    torch.save(donor.state_dict(), path)
+    cfg = p1.configure("smoke", results_root=str(tmp_path / "results"), encoder_weights=str(path))
+    for variant in p1.VARIANTS:
+        model = p1.build_model(cfg, variant, seed=0)
+        assert torch.equal(model.encoder[2][0].weight, donor.encoder[2][0].weight), variant
+    fresh = p1.build_model(p1.configure("smoke", results_root=str(tmp_path / "results")), "DS U-Net", seed=0)
+    assert not torch.equal(fresh.encoder[2][0].weight, donor.encoder[2][0].weight)
+
+
+@pytest.fixture(scope="module")
+def smoke_p1(smoke_book):
+    run = smoke_book["results"] / "p1" / "smoke"
+    return {"run": run, "metrics": json.loads((run / "metrics.json").read_text())}
+
+
+@pytest.mark.notebook
+def test_p1_smoke_writes_every_method_and_table(smoke_p1):
+    run, metrics = smoke_p1["run"], smoke_p1["metrics"]
+    for name in ("config.json", "metrics.json", "per_case.csv", "env.json"):
+        assert (run / name).is_file(), name
+    assert {p.name for p in (run / "figures").iterdir()} >= {"clahe.png", "history.png", "side_maps.png", "crf.png"}
+    variants = list(p1.VARIANTS)
+    assert set(metrics["methods"]) == set(variants) | {v + " + CRF" for v in variants} | {"all-background"}
+    assert set(metrics["methods_otsu"]) == set(metrics["methods"])
+    assert [c["claim"] for c in metrics["ablation"]] == [c["claim"] for c in p1.ABLATION_CLAIMS]
+    assert [c["reported"] for c in metrics["claims"]] == [0.84, 0.826]
+    assert all(c["comparable"] is False for c in metrics["claims"])  # the phantom is not CBIS-DDSM
+    # deep supervision: every side output's validation Dice is logged, for the DS variants only
+    by_variant = {r["variant"]: r["history"][-1] for r in metrics["runs"]}
+    assert {f"val_dice_side{k}" for k in range(1, 7)} <= set(by_variant["DS U-Net"])
+    assert not any(k.startswith("val_dice_side") for k in by_variant["U-Net"])
+    assert metrics["parameters"]["DS U-Net"] > metrics["parameters"]["U-Net"]
+    assert 0 < metrics["crf_seconds_per_image"] < 5
+    config = json.loads((run / "config.json").read_text())
+    assert config["crf"]["bilateral_sxy"] == 7.0 and config["train"]["optimizer"] == "adamw"
+
+
+# Pinned from the smoke run (2 epochs, 14 training images, base width 4, 64 x 64, CPU,
+# deterministic kernels). The all-background values are exact: they depend only on the phantom
+# and the split. The trained variants depend on floating-point kernels: tolerance 2e-3 on
+# losses (relative) and 1e-3 on metrics (absolute). After 2 epochs the deeply supervised
+# variants still mark every pixel as mass and the plain one none: the smoke profile checks the
+# wiring, not learning (the default profile's results are the test of learning).
+PINNED_METRICS = {
+    "all-background": {"dice_per_image": 0.0, "pixel_accuracy": 0.995239, "miou_fg_bg": 0.497620},
+    "U-Net": {"dice_per_image": 0.0, "pixel_accuracy": 0.995239},
+    "DS U-Net": {"dice_per_image": 0.009459, "pixel_accuracy": 0.004761, "sensitivity_per_image": 1.0},
+    "DS U-Net + CRF": {"dice_pooled": 0.009476},
+}
+PINNED_LOSSES = {
+    "U-Net": [1.94339, 1.96772],
+    "DS U-Net (no fusion)": [4.15038, 4.11577],
+    "DS U-Net": [4.19567, 4.14557],
+}
+
+
+@pytest.mark.notebook
+def test_p1_smoke_metrics_match_pinned_values(smoke_p1):
+    metrics = smoke_p1["metrics"]
+    for method, expected in PINNED_METRICS.items():
+        for name, value in expected.items():
+            assert metrics["methods"][method][name] == pytest.approx(value, abs=1e-3), (method, name)
+    losses = {r["variant"]: [row["train_loss"] for row in r["history"]] for r in metrics["runs"]}
+    for variant, values in PINNED_LOSSES.items():
+        assert losses[variant] == pytest.approx(values, rel=2e-3), variant
+    assert metrics["n_test"] == 6 and [r["epochs_run"] for r in metrics["runs"]] == [2, 2, 2]
+
+
+def test_p1_runs_on_a_real_layout_without_touching_it(tmp_path, monkeypatch):
+    root = mias.write_phantom(tmp_path / "data" / "mias", n=12, seed=0, config=PhantomConfig(height=256, width=128))
+    monkeypatch.setenv("MAMMOREPRO_CACHE", str(tmp_path / "cache"))
+    before = snapshot(root)
+    cfg = p1.configure("smoke", dataset="mias", data_root=str(root), results_root=str(tmp_path / "results"), epochs=1)
+    prepared = p1.prepare(cfg, p1.load(cfg))
+    runs = p1.train_variants(cfg, prepared)
+    scored = p1.score(cfg, prepared, runs)
+    out = p1.record(cfg, prepared, runs, scored)
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["dataset"] == "mias" and metrics["split_name"] == "fold1"
+    assert len(scored.ablation) == 4 and scored.table.shape[1] == 1 + 7  # definition + 7 methods
+    assert snapshot(root) == before
