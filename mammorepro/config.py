@@ -55,9 +55,28 @@ def resolve(profiles: Mapping[str, Mapping], profile: str = "default", **params)
     cfg["profile"] = profile
     for k, v in params.items():
         if v is not None:
+            if k in base:
+                _check_type(k, v, base[k])
             cfg[k] = v
     _validate(cfg)
     return cfg
+
+
+def _check_type(name: str, value, default) -> None:
+    """A parameter takes the type of the profile's value: a bool stays a bool, an int an int,
+    a float any number (not a bool), a string a string."""
+    if isinstance(default, bool):
+        ok, kind = isinstance(value, bool), "True or False"
+    elif isinstance(default, int):
+        ok, kind = isinstance(value, int) and not isinstance(value, bool), "an integer"
+    elif isinstance(default, float):
+        ok, kind = isinstance(value, (int, float)) and not isinstance(value, bool), "a number"
+    elif isinstance(default, str):
+        ok, kind = isinstance(value, str), "a string"
+    else:
+        return
+    if not ok:
+        raise ConfigError(f"{name}={value!r} must be {kind} (the profile's value is {default!r})")
 
 
 def _validate(cfg: dict) -> None:

@@ -64,6 +64,7 @@ crf_gaussian_compat = None
 crf_bilateral_sxy = None
 crf_bilateral_schan = None
 crf_bilateral_compat = None
+crf_prob_shift = None  # the released code adds 0.1 to the probabilities before the CRF
 device = "auto"  # auto | cpu | cuda
 results_root = "results"
 
@@ -98,6 +99,7 @@ cfg = p1.configure(
     crf_bilateral_sxy=crf_bilateral_sxy,
     crf_bilateral_schan=crf_bilateral_schan,
     crf_bilateral_compat=crf_bilateral_compat,
+    crf_prob_shift=crf_prob_shift,
     device=device,
     results_root=results_root,
 )
@@ -201,10 +203,16 @@ sorted(p.name for p in out.iterdir())
 #   `bce_pos_weight` 0.3, plus the released log-Dice, each weight 1. All of them are parameters.
 # - **Optimiser.** AdamW, lr 1e-3, cosine annealing over the run (the released code anneals over
 #   24 iterations). The weight decay is not stated: 0.01, torch's default.
-# - **CRF.** The released code fixes the spatial stds (3, 7) and 5 iterations. The intensity std
-#   (13) and the compatibilities (3, 10) are pydensecrf's example values, exposed as
-#   parameters.
-# - **Evaluation.** The authors' code thresholds each map with Otsu's method, and its
-#   sensitivity swaps false positives and false negatives (it computes precision). We report
-#   the Otsu rule as "authors' evaluation" and everything else at a fixed threshold with the
-#   metric definitions of `mammorepro.metrics`.
+# - **CRF.** The defaults are the released settings: spatial stds 3 and 7, 5 iterations,
+#   compatibilities 1 and 1, probabilities + 0.1, and an intensity std of 0.001 on a [0, 1]
+#   image (0.255 grey levels). They come from `utils/PostProcessing.py`, where the function sits
+#   inside a string literal, so we cannot tell whether the published numbers used it. With that
+#   intensity std the bilateral kernel links almost no pixel pairs across an edge, so this CRF
+#   smooths rather than snapping to intensity edges (`tests/test_crf.py` shows both behaviours
+#   on a synthetic disc). An edge-aware run is one parameter away:
+#   `-p crf_bilateral_schan 13 -p crf_gaussian_compat 3 -p crf_bilateral_compat 10 -p crf_prob_shift 0`.
+# - **Evaluation.** The authors' code thresholds each 8-bit map with Otsu's method and scores
+#   only images with a mass. Its sensitivity swaps false positives and false negatives, so it
+#   computes precision. We report the Otsu rule as "authors' evaluation" (`methods_otsu` in
+#   `metrics.json`, `rule` = `otsu` in `per_case.csv`). Everything else uses a fixed threshold
+#   and the metric definitions of `mammorepro.metrics`.

@@ -18,9 +18,13 @@ def _disc_case(seed=0, size=64):
     return image, truth, prob.clip(0, 1).astype(np.float32)
 
 
+# an edge-aware setting (pydensecrf's example values): the bilateral kernel does the work
+EDGE_AWARE = CRFParams(gaussian_compat=3.0, bilateral_schan=13.0, bilateral_compat=10.0, prob_shift=0.0)
+
+
 def test_crf_pulls_the_boundary_to_the_intensity_edge():
     image, truth, prob = _disc_case()
-    refined = dense_crf(prob, image)
+    refined = dense_crf(prob, image, EDGE_AWARE)
     assert refined.shape == prob.shape and refined.dtype == np.float32
     assert 0 <= refined.min() and refined.max() <= 1
     before = dice_per_image((prob >= 0.5)[None], truth[None])[0]
@@ -28,14 +32,34 @@ def test_crf_pulls_the_boundary_to_the_intensity_edge():
     assert after > before + 0.05, (before, after)
 
 
+def test_default_crf_is_the_released_setting_and_is_not_edge_aware():
+    p = CRFParams()
+    assert (p.iterations, p.gaussian_sxy, p.bilateral_sxy, p.gaussian_compat, p.bilateral_compat) == (5, 3.0, 7.0, 1.0, 1.0)
+    assert p.bilateral_schan == pytest.approx(0.001 * 255) and p.prob_shift == 0.1
+    # an intensity std of 0.26 grey levels links almost no pixel pairs across the disc's edge:
+    # the released setting barely moves the boundary, the edge-aware one snaps it to the edge
+    image, truth, prob = _disc_case(3)
+
+    def dice(q):
+        return dice_per_image((q >= 0.5)[None], truth[None])[0]
+
+    released_gain = dice(dense_crf(prob, image)) - dice(prob)
+    edge_gain = dice(dense_crf(prob, image, EDGE_AWARE)) - dice(prob)
+    assert released_gain < 0.03 and edge_gain > 0.08, (released_gain, edge_gain)
+
+
 def test_crf_parameters_are_checked_and_matter():
     image, _, prob = _disc_case(1)
-    with pytest.raises(ConfigError, match="iterations"):
-        CRFParams(iterations=0)
+    for bad in ({"iterations": 0}, {"iterations": 2.5}, {"gaussian_compat": -1.0}, {"prob_shift": 1.5}):
+        with pytest.raises(ConfigError, match="iterations must be an integer"):
+            CRFParams(**bad)
     with pytest.raises(ConfigError, match="same size"):
         dense_crf(prob, image[:10])
-    weak = dense_crf(prob, image, CRFParams(gaussian_compat=0.01, bilateral_compat=0.01))
-    assert np.abs(weak - prob).mean() < np.abs(dense_crf(prob, image) - prob).mean()
+    weak = dense_crf(prob, image, CRFParams(gaussian_compat=0.01, bilateral_compat=0.01, prob_shift=0.0))
+    assert np.abs(weak - prob).mean() < np.abs(dense_crf(prob, image, EDGE_AWARE) - prob).mean()
+    # the shift moves probabilities towards the mass before the unary
+    shifted = dense_crf(prob, image, CRFParams(gaussian_compat=0.01, bilateral_compat=0.01, prob_shift=0.1))
+    assert shifted.mean() > weak.mean() + 0.05
 
 
 def test_crf_batch_equals_one_by_one_and_otsu_thresholds_each_map():
@@ -51,5 +75,16 @@ def test_crf_batch_equals_one_by_one_and_otsu_thresholds_each_map():
     assert 0.1 <= otsu_threshold(two) < 0.3
     assert np.array_equal(binarize(two[None], "otsu")[0], cases[0][1] > 0)
     assert otsu_threshold(np.full((4, 4), 0.2)) == 0.5
+    # a confident model: background probabilities round to grey level 0 and must stay background
+    # (the authors' rule compares the 8-bit map; comparing raw p > 0 would mark every pixel)
+    rng = np.random.default_rng(0)
+    confident = rng.uniform(1e-5, 1e-3, (32, 32)).astype(np.float32)
+    confident[10:20, 10:20] = 0.8
+    mask = binarize(confident[None], "otsu")[0]
+    assert mask.sum() == 100 and mask[10:20, 10:20].all()
+    import cv2
+
+    _, reference = cv2.threshold(np.rint(confident * 255).astype(np.uint8), 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    assert np.array_equal(mask, reference.astype(bool))
     with pytest.raises(ConfigError, match="otsu"):
         binarize(probs, 1.5)

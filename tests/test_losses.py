@@ -73,11 +73,17 @@ def test_log_dice_loss_matches_its_formula_per_image():
     dice = (2 * (p * t).sum(1) + 1) / ((p**2).sum(1) + (t**2).sum(1) + 1)
     expected = ((-torch.log(dice)) ** 0.3).mean()
     assert LogDiceLoss(gamma=0.3)(logits, target).item() == pytest.approx(expected.item(), rel=1e-6)
-    # a perfect, saturated prediction: loss ~0 and a finite gradient despite the 0.3 power
+    # a perfect, saturated prediction: loss ~0 and no NaN despite the 0.3 power
     perfect = (target * 60 - 30).requires_grad_()
     value = LogDiceLoss()(perfect, target)
     value.backward()
     assert value.item() < 0.02 and torch.isfinite(perfect.grad).all()
+    # a good but unsaturated prediction: finite, non-zero gradient that lowers the loss
+    good = (target * 8 - 4).requires_grad_()
+    value = LogDiceLoss()(good, target)
+    value.backward()
+    assert torch.isfinite(good.grad).all() and good.grad.abs().sum() > 0
+    assert LogDiceLoss()(good.detach() - 0.1 * good.grad, target) < value
     assert build_loss("bce+logdice", weights=(1, 1), logdice_gamma=1.0, bce_neg_weight=0.7)(logits, target).item() > 0
     with pytest.raises(ConfigError, match="gamma"):
         LogDiceLoss(gamma=0)

@@ -23,6 +23,12 @@ from tests_helpers import snapshot
         ({"image_size": 72}, "multiple of 16"),
         ({"encoder_weights": "/nonexistent/dsunet.pth"}, "is not a file"),
         ({"dice_gamma": 0.0}, "gamma"),
+        ({"crf_iterations": 2.5}, "must be an integer"),
+        ({"crf": "no"}, "True or False"),
+        ({"dropout": "0.5"}, "must be a number"),
+        ({"threshold": "otsu"}, "must be a number"),
+        ({"crf_gaussian_compat": -1.0}, "compatibilities"),
+        ({"base_width": 4.5}, "must be an integer"),
         ({"crf_bilateral_sxy": 7}, None),  # an int where a float is expected is fine
     ],
 )
@@ -45,6 +51,11 @@ def test_encoder_weights_file_initialises_every_variant(tmp_path):
     for variant in p1.VARIANTS:
         model = p1.build_model(cfg, variant, seed=0)
         assert torch.equal(model.encoder[2][0].weight, donor.encoder[2][0].weight), variant
+    other = tmp_path / "wider.pth"
+    torch.save(p1.build_model({**cfg, "base_width": 8, "encoder_weights": ""}, "U-Net", seed=0).state_dict(), other)
+    with pytest.raises(Exception, match="encoder") as info:  # does not fit: fails in configure
+        p1.configure("smoke", results_root=str(tmp_path / "results"), encoder_weights=str(other))
+    assert "\n" not in str(info.value)
     fresh = p1.build_model(p1.configure("smoke", results_root=str(tmp_path / "results")), "DS U-Net", seed=0)
     assert not torch.equal(fresh.encoder[2][0].weight, donor.encoder[2][0].weight)
 
@@ -73,8 +84,13 @@ def test_p1_smoke_writes_every_method_and_table(smoke_p1):
     assert not any(k.startswith("val_dice_side") for k in by_variant["U-Net"])
     assert metrics["parameters"]["DS U-Net"] > metrics["parameters"]["U-Net"]
     assert 0 < metrics["crf_seconds_per_image"] < 5
+    import pandas as pd
+
+    per_case = pd.read_csv(run / "per_case.csv")
+    assert set(per_case["rule"]) == {"p >= 0.5", "otsu"} and len(per_case) == 2 * 7 * metrics["n_test"]
     config = json.loads((run / "config.json").read_text())
-    assert config["crf"]["bilateral_sxy"] == 7.0 and config["train"]["optimizer"] == "adamw"
+    assert config["crf"]["bilateral_sxy"] == 7.0 and config["crf"]["prob_shift"] == 0.1
+    assert config["train"]["optimizer"] == "adamw" and config["train"]["scheduler"] == "cosine"
 
 
 # Pinned from the smoke run (2 epochs, 14 training images, base width 4, 64 x 64, CPU,
@@ -88,7 +104,9 @@ PINNED_METRICS = {
     "U-Net": {"dice_per_image": 0.0, "pixel_accuracy": 0.995239},
     "DS U-Net": {"dice_per_image": 0.009459, "pixel_accuracy": 0.004761, "sensitivity_per_image": 1.0},
     "DS U-Net + CRF": {"dice_pooled": 0.009476},
+    "U-Net + CRF": {"pixel_accuracy": 0.076213, "sensitivity_per_image": 0.361111},  # the +0.1 shift at work
 }
+PINNED_OTSU = {"DS U-Net": {"dice_lesion_images": 0.009617, "pixel_accuracy": 0.021362}, "U-Net": {"pixel_accuracy": 0.97937}}
 PINNED_LOSSES = {
     "U-Net": [1.94339, 1.96772],
     "DS U-Net (no fusion)": [4.15038, 4.11577],
@@ -102,6 +120,9 @@ def test_p1_smoke_metrics_match_pinned_values(smoke_p1):
     for method, expected in PINNED_METRICS.items():
         for name, value in expected.items():
             assert metrics["methods"][method][name] == pytest.approx(value, abs=1e-3), (method, name)
+    for method, expected in PINNED_OTSU.items():
+        for name, value in expected.items():
+            assert metrics["methods_otsu"][method][name] == pytest.approx(value, abs=1e-3), (method, name)
     losses = {r["variant"]: [row["train_loss"] for row in r["history"]] for r in metrics["runs"]}
     for variant, values in PINNED_LOSSES.items():
         assert losses[variant] == pytest.approx(values, rel=2e-3), variant

@@ -134,9 +134,16 @@ def mean_summary(scores) -> dict[str, float]:
     return {k: float(np.mean([r[k] for r in runs])) for k in runs[0]}
 
 
-def per_image_mean(scores, column: str = "dice") -> np.ndarray:
-    """A per-image column (``dice`` or ``iou``) averaged over runs (seeds), in test order."""
-    return np.mean([s.per_case()[column].to_numpy(dtype=float) for s in _as_list(scores)], axis=0)
+def per_image_mean(scores, column: str = "dice", case_ids: list[str] | None = None) -> np.ndarray:
+    """A per-image column (``dice`` or ``iou``) averaged over runs (seeds), in test order.
+    Every run must have scored the same images in the same order (and the order of ``case_ids``
+    when given): paired comparisons rely on it, so a mismatch is an error, never a silent shift."""
+    frames = [s.per_case() for s in _as_list(scores)]
+    expected = list(case_ids) if case_ids is not None else list(frames[0]["case_id"])
+    for f in frames:
+        if list(f["case_id"]) != expected:
+            raise ValueError("runs scored different images or orders: per-image values cannot be paired")
+    return np.mean([f[column].to_numpy(dtype=float) for f in frames], axis=0)
 
 
 def comparison_table(scores: dict, seed: int = 0) -> pd.DataFrame:

@@ -95,14 +95,15 @@ _COMMON = {
     "bce_pos_weight": 0.3,
     "bce_neg_weight": 0.7,  # > bce_pos_weight: false positives cost more (sec. I, contribution 3)
     "side_weight": 1.0,
-    # dense CRF (sec. II.1); spatial stds and iterations from the released code
+    # dense CRF (sec. II.1), the released settings (see mammorepro.post.crf)
     "crf": True,
     "crf_iterations": 5,
     "crf_gaussian_sxy": 3.0,
-    "crf_gaussian_compat": 3.0,
+    "crf_gaussian_compat": 1.0,
     "crf_bilateral_sxy": 7.0,
-    "crf_bilateral_schan": 13.0,
-    "crf_bilateral_compat": 10.0,
+    "crf_bilateral_schan": 0.255,  # grey levels 0..255 (0.001 on [0, 1])
+    "crf_bilateral_compat": 1.0,
+    "crf_prob_shift": 0.1,
 }
 PROFILES = {
     "smoke": {**_COMMON, "n_cases": 24, "image_size": 64, "epochs": 2, "batch_size": 4, "lr": 1e-3, "base_width": 4, "patience": 0},
@@ -130,11 +131,15 @@ def configure(profile: str = "default", **params) -> dict:
         raise ConfigError(f"n_seeds={cfg['n_seeds']} must be >= 1")
     if cfg["base_width"] < 1 or not 0 <= cfg["dropout"] < 1:
         raise ConfigError(f"base_width={cfg['base_width']} must be >= 1 and dropout={cfg['dropout']} in [0, 1)")
+    if not 0 < cfg["threshold"] < 1:
+        raise ConfigError(f"threshold={cfg['threshold']} must be in (0, 1); the authors' Otsu rule is always reported beside it")
     weights = [cfg[k] for k in ("bce_weight", "dice_weight", "bce_pos_weight", "bce_neg_weight", "side_weight")]
     if min(weights) < 0 or cfg["bce_weight"] + cfg["dice_weight"] == 0:
         raise ConfigError("loss weights must be >= 0, and bce_weight + dice_weight > 0")
-    if cfg["encoder_weights"] and not Path(cfg["encoder_weights"]).expanduser().is_file():
-        raise ConfigError(f"encoder_weights={cfg['encoder_weights']!r} is not a file: give a local state dict (.pth) or leave it empty")
+    if cfg["encoder_weights"]:
+        if not Path(cfg["encoder_weights"]).expanduser().is_file():
+            raise ConfigError(f"encoder_weights={cfg['encoder_weights']!r} is not a file: give a local state dict (.pth) or leave it empty")
+        build_model(cfg, "U-Net", cfg["seed"])  # a file that does not fit fails here, before any data is read
     build_p1_loss(cfg)
     crf_params(cfg)
     train_config(cfg, optimizer="adamw", scheduler="cosine")
@@ -153,6 +158,7 @@ def crf_params(cfg: dict) -> CRFParams:
         bilateral_sxy=cfg["crf_bilateral_sxy"],
         bilateral_schan=cfg["crf_bilateral_schan"],
         bilateral_compat=cfg["crf_bilateral_compat"],
+        prob_shift=cfg["crf_prob_shift"],
     )
 
 
@@ -291,7 +297,8 @@ def ablation_table(scores: dict[str, list[SegmentationScores]], seed: int = 0) -
     for c in ABLATION_CLAIMS:
         if c["better"] not in scores or c["than"] not in scores:
             continue  # e.g. CRF switched off
-        diff = per_image_mean(scores[c["better"]]) - per_image_mean(scores[c["than"]])
+        ids = list(scores[c["than"]][0].per_case()["case_id"])
+        diff = per_image_mean(scores[c["better"]], case_ids=ids) - per_image_mean(scores[c["than"]], case_ids=ids)
         lo, hi = bootstrap_ci(diff, seed=seed)
         verdict = "supported" if lo > 0 else "contradicted" if hi < 0 else "not resolved (CI spans 0)"
         rows.append(
@@ -361,12 +368,14 @@ def record(cfg: dict, prepared: Prepared, runs: Runs, scored: Scored, figures: d
         ],
     }
     frames = []
-    for method, per_seed in scored.scores.items():
-        for k, s in enumerate(per_seed):
-            f = s.per_case()
-            f.insert(1, "method", method)
-            f.insert(2, "seed", seeds(cfg)[k] if method != "all-background" else -1)
-            frames.append(f)
+    for rule, table in ((f"p >= {cfg['threshold']}", scored.scores), ("otsu", scored.scores_otsu)):
+        for method, per_seed in table.items():
+            for k, s in enumerate(per_seed):
+                f = s.per_case()
+                f.insert(1, "method", method)
+                f.insert(2, "seed", seeds(cfg)[k] if method != "all-background" else -1)
+                f.insert(3, "rule", rule)
+                frames.append(f)
     extra = {
         "train": train_config(cfg, optimizer="adamw", scheduler="cosine").to_dict(),
         "loss": {"spec": "bce+logdice with deep supervision", **{k: cfg[k] for k in ("bce_weight", "dice_weight", "dice_gamma", "bce_pos_weight", "bce_neg_weight", "side_weight")}},
@@ -474,8 +483,9 @@ def plot_crf(runs: Runs, prepared: Prepared, scored: Scored, n: int = 4, thresho
                 ax.contour(mask, [0.5], colors=colour, linewidths=0.8)
         if refined is not None and (refined[i] >= threshold).any():
             ax.contour(refined[i] >= threshold, [0.5], colors="cyan", linewidths=0.8)
-        ax.set_title(f"{test.case_ids[i]}\nDice {before_dice[i]:.2f} -> {after_dice[i]:.2f} with CRF", fontsize=7)
+        after = f" -> {after_dice[i]:.2f} with CRF" if refined is not None else " (CRF off)"
+        ax.set_title(f"{test.case_ids[i]}\nDice {before_dice[i]:.2f}{after}", fontsize=7)
         ax.axis("off")
-    fig.suptitle("mass (green), DS U-Net (red), after dense CRF (cyan)", fontsize=8)
+    fig.suptitle("mass (green), DS U-Net (red)" + (", after dense CRF (cyan)" if refined is not None else ""), fontsize=8)
     fig.tight_layout()
     return fig

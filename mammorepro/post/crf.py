@@ -1,14 +1,19 @@
 """Fully connected (dense) CRF refinement of a foreground probability map (p1 sec. II.1, Fig. 2).
 
 Mean-field inference of Krähenbühl & Koltun (2011) with pydensecrf2 (import name
-``pydensecrf``), as the p1 authors' released code does: the unary term is -log of the network's
-probabilities; a Gaussian kernel (spatial std ``gaussian_sxy`` pixels) smooths labels; a
-bilateral kernel (spatial std ``bilateral_sxy``, intensity std ``bilateral_schan`` on the
-grayscale image) pulls labels along intensity edges; 5 iterations.
+``pydensecrf``). The unary term is -log of the network's probabilities, shifted by
+``prob_shift`` towards the mass and clipped to (0, 1). A Gaussian kernel (spatial std
+``gaussian_sxy`` pixels) smooths labels. A bilateral kernel (spatial std ``bilateral_sxy``,
+intensity std ``bilateral_schan`` in grey levels 0..255 of the grayscale image) pulls labels
+along intensity edges.
 
-The released code fixes the spatial stds (3 and 7) and the iterations (5); the intensity std
-and the two compatibilities are not stated in the paper: the defaults below are pydensecrf's
-example values, exposed as parameters and recorded with every result.
+The defaults are the values of the authors' released ``utils/PostProcessing.py`` (a function
+left inside a string literal there, but the only statement of their settings): spatial stds
+3 and 7, intensity std 0.001 on a [0, 1] image (0.255 grey levels), both compatibilities 1,
+probabilities + 0.1, 5 iterations. With so small an intensity std the bilateral kernel links
+almost no pixel pairs, so the released CRF acts mostly as a light Gaussian smoother: the p1
+chapter says so, and every value is a parameter (pydensecrf's own example uses intensity std
+13 and compatibilities 3 and 10).
 """
 
 from __future__ import annotations
@@ -24,14 +29,25 @@ from mammorepro.errors import ConfigError
 class CRFParams:
     iterations: int = 5
     gaussian_sxy: float = 3.0
-    gaussian_compat: float = 3.0
+    gaussian_compat: float = 1.0
     bilateral_sxy: float = 7.0
-    bilateral_schan: float = 13.0  # intensity std in 0..255 grey levels
-    bilateral_compat: float = 10.0
+    bilateral_schan: float = 0.255  # intensity std in 0..255 grey levels (0.001 on [0, 1])
+    bilateral_compat: float = 1.0
+    prob_shift: float = 0.1  # added to the foreground probability before the unary
 
     def __post_init__(self) -> None:
-        if self.iterations < 1 or min(self.gaussian_sxy, self.bilateral_sxy, self.bilateral_schan) <= 0:
-            raise ConfigError(f"CRF parameters {asdict(self)}: iterations must be >= 1 and the stds > 0")
+        ok = (
+            isinstance(self.iterations, int)
+            and self.iterations >= 1
+            and min(self.gaussian_sxy, self.bilateral_sxy, self.bilateral_schan) > 0
+            and min(self.gaussian_compat, self.bilateral_compat) >= 0
+            and -1 < self.prob_shift < 1
+        )
+        if not ok:
+            raise ConfigError(
+                f"CRF parameters {asdict(self)}: iterations must be an integer >= 1, the stds > 0, "
+                f"the compatibilities >= 0 and prob_shift in (-1, 1)"
+            )
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -55,7 +71,8 @@ def dense_crf(prob: np.ndarray, image: np.ndarray, params: CRFParams | None = No
         grey = np.clip(image.astype(np.float32), 0, 1) * 255.0
     h, w = prob.shape
     eps = 1e-6
-    softmax = np.stack([1 - prob, prob]).clip(eps, 1 - eps)
+    fg = np.clip(prob + p.prob_shift, eps, 1 - eps)
+    softmax = np.stack([1 - fg, fg])
     crf = dcrf.DenseCRF(h * w, 2)
     crf.setUnaryEnergy(np.ascontiguousarray(unary_from_softmax(softmax)))
     crf.addPairwiseEnergy(create_pairwise_gaussian(sdims=(p.gaussian_sxy, p.gaussian_sxy), shape=(h, w)), compat=p.gaussian_compat)
