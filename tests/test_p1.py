@@ -73,7 +73,7 @@ def test_p1_smoke_writes_every_method_and_table(smoke_p1):
         assert (run / name).is_file(), name
     assert {p.name for p in (run / "figures").iterdir()} >= {"clahe.png", "history.png", "side_maps.png", "crf.png"}
     variants = list(p1.VARIANTS)
-    assert set(metrics["methods"]) == set(variants) | {v + " + CRF" for v in variants} | {"all-background"}
+    assert set(metrics["methods"]) == set(variants) | {v + " + CRF" for v in variants} | {p1.EDGE_AWARE_METHOD, "all-background"}
     assert set(metrics["methods_otsu"]) == set(metrics["methods"])
     assert [c["claim"] for c in metrics["ablation"]] == [c["claim"] for c in p1.ABLATION_CLAIMS]
     assert [c["reported"] for c in metrics["claims"]] == [0.84, 0.826]
@@ -87,7 +87,7 @@ def test_p1_smoke_writes_every_method_and_table(smoke_p1):
     import pandas as pd
 
     per_case = pd.read_csv(run / "per_case.csv")
-    assert set(per_case["rule"]) == {"p >= 0.5", "otsu"} and len(per_case) == 2 * 7 * metrics["n_test"]
+    assert set(per_case["rule"]) == {"p >= 0.5", "otsu"} and len(per_case) == 2 * 8 * metrics["n_test"]
     config = json.loads((run / "config.json").read_text())
     assert config["crf"]["bilateral_sxy"] == 7.0 and config["crf"]["prob_shift"] == 0.1
     assert config["train"]["optimizer"] == "adamw" and config["train"]["scheduler"] == "cosine"
@@ -140,5 +140,7 @@ def test_p1_runs_on_a_real_layout_without_touching_it(tmp_path, monkeypatch):
     out = p1.record(cfg, prepared, runs, scored)
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["dataset"] == "mias" and metrics["split_name"] == "fold1"
-    assert len(scored.ablation) == 4 and scored.table.shape[1] == 1 + 7  # definition + 7 methods
+    assert len(scored.ablation) == 5 and scored.table.shape[1] == 1 + 8  # definition + 8 methods
+    off = p1.score({**cfg, "crf": False}, prepared, runs)  # no CRF: no CRF methods, no CRF claims
+    assert not any("CRF" in m for m in off.scores) and len(off.ablation) == 3
     assert snapshot(root) == before
