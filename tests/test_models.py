@@ -104,3 +104,15 @@ def test_ds_unet_side_outputs_and_ablation_variants():
     assert torch.equal(a.encoder[0][0].weight, b.encoder[0][0].weight)
     # the paper's widths: 64..1024 filters
     assert count_parameters(create_model("ds-unet")) > count_parameters(create_model("ds-unet-plain")) > 30e6
+
+
+def test_multires_unet_structure_and_parameter_budget():
+    model = create_model("multires-unet", seed=0)
+    # Res paths of length 4, 3, 2, 1 from the top level down; MultiRes widths from W = 1.67 U
+    assert [len(p.convs) for p in model.paths] == [4, 3, 2, 1]
+    w = 1.67 * 32
+    assert model.encoder[0].out_channels == int(0.167 * w) + int(0.333 * w) + int(0.5 * w) == 51
+    # alpha 1.67 keeps it slightly below a U-Net of the same U = 32..512 (Ibtehaz & Rahman sec. 4.2)
+    ratio = count_parameters(model) / count_parameters(create_model("unet", base=32))
+    assert 0.85 < ratio < 1.0, ratio
+    assert create_model("multires-unet", base=4)(torch.randn(2, 1, 48, 48)).shape == (2, 1, 48, 48)

@@ -19,6 +19,7 @@ from torch import nn
 
 from mammorepro.errors import ConfigError, WeightsError
 from mammorepro.models.ds_unet import DSUNet
+from mammorepro.models.multires_unet import MultiResUNet
 from mammorepro.models.unet import UNet
 
 
@@ -205,6 +206,11 @@ def _ds_unet_nofusion(in_channels=1, classes=1, encoder_weights=None, base=64, d
 @register("ds-unet-plain", "p1 ablation: the DS U-Net backbone without side outputs", 16, False, {"base": 4})
 def _ds_unet_plain(in_channels=1, classes=1, encoder_weights=None, base=64, dropout=0.5):
     return DSUNet(in_channels, classes, base=base, dropout=dropout, deep_supervision=False, fusion=False)
+
+
+@register("multires-unet", "MultiResUNet (Ibtehaz & Rahman 2020): MultiRes blocks, Res paths, U = 32..512, alpha 1.67 (p2)", 16, False, {"base": 4})
+def _multires_unet(in_channels=1, classes=1, encoder_weights=None, base=32, alpha=1.67):
+    return MultiResUNet(in_channels, classes, base=base, alpha=alpha)
 
 
 def count_parameters(model: nn.Module) -> int:
