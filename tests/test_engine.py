@@ -38,6 +38,26 @@ def test_fit_learns_and_is_deterministic_on_cpu():
         assert torch.equal(pa, pb)
     _, scores = evaluate(a, _data(6, seed=2), CFG)
     assert scores.summary()["dice_per_image"] > 0.3
+    # per-epoch accuracy and IoU on the training batches and on validation (p2's Fig. 6)
+    last = ha.rows[-1]
+    assert {"train_accuracy", "train_iou", "val_accuracy", "val_iou"} <= set(last)
+    assert ha.column("train_iou")[-1] > ha.column("train_iou")[0] and last["val_iou"] > 0.2
+    assert 0.9 < last["val_accuracy"] <= 1 and 0 <= last["train_accuracy"] <= 1
+
+
+def test_training_counts_match_a_pass_over_the_same_batches():
+    # one epoch at lr ~0: the pooled training counts equal those of the (train-mode) forward pass
+    model = _model()
+    data = _data(8)
+    h = fit(model, data, None, build_loss("bce"), TrainConfig(epochs=1, batch_size=8, lr=1e-12, device="cpu", seed=0), progress=False)
+    model.train()
+    with torch.no_grad():
+        logits = model(torch.from_numpy(data.images)[:, None])
+    pred = (logits[:, 0] >= 0).numpy()
+    truth = data.masks > 0
+    tp, fp, fn = (pred & truth).sum(), (pred & ~truth).sum(), (~pred & truth).sum()
+    assert h.rows[0]["train_iou"] == pytest.approx(tp / (tp + fp + fn), abs=0.02)
+    assert h.rows[0]["train_accuracy"] == pytest.approx((pred == truth).mean(), abs=0.01)
 
 
 def test_resume_continues_exactly(tmp_path):

@@ -69,7 +69,9 @@ class TrainConfig:
 
 @dataclass
 class History:
-    """One row per epoch: epoch, train_loss, val_loss, val_dice, lr, seconds."""
+    """One row per epoch: epoch, train_loss, train_accuracy, train_iou (pooled over the epoch's
+    training batches), lr, val_loss, val_dice (per image), val_accuracy, val_iou (pooled), the
+    side outputs' val_dice_side<k> for deeply supervised models, seconds."""
 
     rows: list[dict] = field(default_factory=list)
     best_epoch: int = -1
@@ -263,6 +265,8 @@ def fit(
             train_ds.set_epoch(cfg.seed, epoch)
         model.train()
         total, seen = 0.0, 0
+        counts = torch.zeros(4, dtype=torch.int64)  # pooled TP, FP, FN, TN of the training batches
+        logit_threshold = math.log(cfg.threshold / (1 - cfg.threshold))
         for x, y, _ in _progress(train_loader, progress, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False):
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
             opt.zero_grad(set_to_none=True)
@@ -276,14 +280,27 @@ def fit(
             scaler.update()
             total += float(loss.detach()) * len(x)
             seen += len(x)
-        row = {"epoch": epoch + 1, "train_loss": total / max(seen, 1), "lr": opt.param_groups[0]["lr"]}
+            with torch.no_grad():
+                pred, truth = main_output(out).detach()[:, :1] >= logit_threshold, y > 0
+                counts += torch.stack([(pred & truth).sum(), (pred & ~truth).sum(), (~pred & truth).sum(), (~pred & ~truth).sum()]).cpu()
+        tp, fp, fn, tn = (int(c) for c in counts)
+        row = {
+            "epoch": epoch + 1,
+            "train_loss": total / max(seen, 1),
+            # on the augmented training batches, in training mode (dropout on), as Keras logs them
+            "train_accuracy": (tp + tn) / max(tp + fp + fn + tn, 1),
+            "train_iou": tp / (tp + fp + fn) if tp + fp + fn else 1.0,
+            "lr": opt.param_groups[0]["lr"],
+        }
         if sched is not None:
             sched.step()
         if val_ds is not None and len(val_ds):
             sides: list[SegmentationScores] = []
             probs, val_loss, targets = _predict(model, val_ds, cfg, device, loss_fn, sides)
             row["val_loss"] = val_loss
-            row["val_dice"] = score_predictions(probs, targets, None, cfg.threshold).summary()["dice_per_image"]
+            summary = score_predictions(probs, targets, None, cfg.threshold).summary()
+            row["val_dice"] = summary["dice_per_image"]
+            row["val_accuracy"], row["val_iou"] = summary["pixel_accuracy"], summary["iou_pooled"]
             for k, side in enumerate(sides, 1):  # deeply supervised models: each side output's Dice
                 row[f"val_dice_side{k}"] = side.summary()["dice_per_image"]
             score = row["val_dice"]
