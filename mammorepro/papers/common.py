@@ -10,7 +10,9 @@ are the common ones (``dataset``, ``data_root``, ``n_cases``, ``seed``, ``image_
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -19,9 +21,10 @@ import pandas as pd
 from mammorepro import data as data_mod
 from mammorepro.data.cache import PreprocessedCache
 from mammorepro.data.roots import resolve_root
-from mammorepro.engine import ArraySegmentationDataset, History, TrainConfig, resolve_device, score_predictions
+from mammorepro.engine import ArraySegmentationDataset, History, TrainConfig, fit, predict, resolve_device, score_predictions
 from mammorepro.metrics import DEFINITIONS, SegmentationScores, bootstrap_ci
 from mammorepro.preprocess import PreprocessConfig, preprocess_case
+from torch import nn
 from mammorepro.preprocess.augment import build_augmentation
 from mammorepro.report import RunRecorder
 
@@ -230,6 +233,129 @@ def record_run(
     return rec.dir
 
 
+# ----------------------------------------------------------------------------- variants x seeds
+
+
+@dataclass
+class Run:
+    """One trained variant for one seed, with its test probabilities."""
+
+    variant: str
+    seed: int
+    model: nn.Module
+    history: History
+    probabilities: np.ndarray
+    train_seconds: float
+
+
+@dataclass
+class Runs:
+    runs: list[Run] = field(default_factory=list)
+
+    def get(self, variant: str, seed: int | None = None) -> Run:
+        found = [r for r in self.runs if r.variant == variant and (seed is None or r.seed == seed)]
+        if not found:
+            raise KeyError(f"no run of {variant!r} (seed {seed})")
+        return found[0]
+
+    def of(self, variant: str) -> list[Run]:
+        return [r for r in self.runs if r.variant == variant]
+
+    def summary(self) -> list[dict]:
+        """Per run: variant, seed, time, epochs, best epoch, the whole history (for metrics.json)."""
+        return [
+            {
+                "variant": r.variant,
+                "seed": r.seed,
+                "train_seconds": r.train_seconds,
+                "epochs_run": len(r.history.rows),
+                "best_epoch": r.history.best_epoch + 1,
+                "stopped_early": r.history.stopped_early,
+                "history": r.history.rows,
+            }
+            for r in self.runs
+        ]
+
+
+def train_all(
+    paper: str,
+    cfg: dict,
+    prepared: Prepared,
+    builders: dict[str, tuple[str, Callable[[int], nn.Module]]],
+    loss: nn.Module,
+    seeds: list[int],
+    progress: bool = False,
+    **train_overrides,
+) -> Runs:
+    """Train every variant (name -> (checkpoint name, ``seed -> model``)) once per seed on the
+    same split with the same loss and engine settings, keep each run's best-epoch weights and
+    predict the test part. Checkpoints go to results/<paper>/<profile>/checkpoints/<name>-seed<k>."""
+    out = Runs()
+    for seed in seeds:
+        tcfg = train_config(cfg, seed=seed, **train_overrides)
+        for variant, (name, build) in builders.items():
+            model = build(seed)
+            t0 = time.perf_counter()
+            history = fit(
+                model,
+                prepared.parts["train"],
+                prepared.parts["val"],
+                loss,
+                tcfg,
+                checkpoint_dir=checkpoint_dir(paper, cfg, f"{name}-seed{seed}"),
+                progress=progress,
+            )
+            seconds = time.perf_counter() - t0
+            out.runs.append(Run(variant, seed, model, history, predict(model, prepared.parts["test"], tcfg), seconds))
+    return out
+
+
+def paired_comparisons(scores: dict, claims: list[dict], column: str = "dice", seed: int = 0) -> pd.DataFrame:
+    """Each claim ``{"claim", "better", "than", "where"}`` as a paired comparison on the same
+    test images: the mean per-image difference of ``column`` (each image's value averaged over
+    seeds) with a 95 % bootstrap CI, and a verdict that says only what the CI supports.
+    Claims whose methods were not run (e.g. CRF off) are left out."""
+    rows = []
+    for c in claims:
+        if c["better"] not in scores or c["than"] not in scores:
+            continue
+        ids = list(_as_list(scores[c["than"]])[0].per_case()["case_id"])
+        diff = per_image_mean(scores[c["better"]], column, ids) - per_image_mean(scores[c["than"]], column, ids)
+        lo, hi = bootstrap_ci(diff, seed=seed)
+        verdict = "supported" if lo > 0 else "contradicted" if hi < 0 else "not resolved (CI spans 0)"
+        rows.append(
+            {
+                "claim": c["claim"],
+                "where": c["where"],
+                "comparison": f"{c['better']} - {c['than']}",
+                f"{column}_difference": float(np.mean(diff)),
+                "ci_low": lo,
+                "ci_high": hi,
+                "verdict on this data": verdict,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def per_seed_case_frames(tables: dict[str, dict], seeds: list[int], seedless: tuple[str, ...] = ("all-background",)) -> pd.DataFrame:
+    """Per-case rows of every method and seed under every scoring rule (rule name -> method ->
+    list of scores per seed), with ``method``, ``seed`` (-1 for the ``seedless`` baselines) and
+    ``rule``."""
+    frames = []
+    for rule, table in tables.items():
+        for method, per_seed in table.items():
+            for k, s in enumerate(_as_list(per_seed)):
+                f = s.per_case()
+                f.insert(1, "method", method)
+                f.insert(2, "seed", -1 if method in seedless else seeds[k])
+                f.insert(3, "rule", rule)
+                frames.append(f)
+    return pd.concat(frames, ignore_index=True)
+
+
+# ----------------------------------------------------------------------------- figures
+
+
 def history_summary(history: History) -> dict:
     return {"epochs_run": len(history.rows), "best_epoch": history.best_epoch + 1, "stopped_early": history.stopped_early, "history": history.rows}
 
@@ -268,3 +394,35 @@ def pick_cases(per_case: pd.DataFrame, n: int) -> list[int]:
     if not lesion_idx:
         return []
     return [lesion_idx[int(round(k))] for k in np.linspace(0, len(lesion_idx) - 1, min(n, len(lesion_idx)))]
+
+
+def plot_clahe_pairs(cases, cfg: dict, n: int = 4):
+    """Inputs as the network sees them, without (top) and with (bottom) CLAHE; masses in green."""
+    import matplotlib.pyplot as plt
+
+    picked = [c for c in cases if c.lesions][:n] or list(cases[:n])
+    with_clahe = preprocess_config(cfg)
+    without = replace(with_clahe, clahe=False)
+    fig, axes = plt.subplots(2, len(picked), figsize=(2.4 * len(picked), 5.0), squeeze=False)
+    for j, case in enumerate(picked):
+        for i, (label, pcfg) in enumerate((("normalised", without), ("CLAHE + normalised", with_clahe))):
+            image, mask = preprocess_case(case.image, case.mask, pcfg)
+            axes[i][j].imshow(image, cmap="gray", vmin=0, vmax=1)
+            if mask.any():
+                axes[i][j].contour(mask, [0.5], colors="lime", linewidths=0.6)
+            axes[i][j].set_title(f"{case.case_id}\n{label}", fontsize=7)
+            axes[i][j].axis("off")
+    fig.tight_layout()
+    return fig
+
+
+def plot_run_histories(runs: Runs, variants: list[str], seed: int | None = None):
+    """Loss and validation Dice per epoch, one column per variant (first seed unless given)."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(2, len(variants), figsize=(4.2 * len(variants), 6.0), squeeze=False)
+    for j, variant in enumerate(variants):
+        run = runs.get(variant, seed)
+        draw_history(axes[0][j], axes[1][j], run.history, f"{variant}, seed {run.seed}:")
+    fig.tight_layout()
+    return fig

@@ -19,7 +19,7 @@ functions draw its figures.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -27,29 +27,29 @@ import pandas as pd
 from torch import nn
 
 from mammorepro import config as config_mod
-from mammorepro.engine import History, fit, predict
 from mammorepro.errors import ConfigError
 from mammorepro.losses import DeepSupervisionLoss, build_loss
-from mammorepro.metrics import SegmentationScores, bootstrap_ci
+from mammorepro.metrics import SegmentationScores
 from mammorepro.models import check_input_size, count_parameters, create_model
 from mammorepro.papers.common import (
     Prepared,
+    Runs,
     all_background,
-    checkpoint_dir,
     comparison_table,
-    draw_history,
     load,
     mean_summary,
-    per_image_mean,
+    paired_comparisons,
+    per_seed_case_frames,
     pick_cases,
+    plot_clahe_pairs,
+    plot_run_histories,
     prepare,
-    preprocess_config,
     record_run,
     score_masks,
+    train_all,
     train_config,
 )
 from mammorepro.post import CRFParams, binarize, dense_crf_batch
-from mammorepro.preprocess import preprocess_case
 
 __all__ = ["PROFILES", "REPORTED", "VARIANTS", "configure", "load", "prepare", "record", "score", "train_variants"]
 
@@ -194,55 +194,21 @@ def build_model(cfg: dict, variant: str, seed: int) -> nn.Module:
     )
 
 
-@dataclass
-class Run:
-    """One trained variant for one seed, with its test probabilities."""
-
-    variant: str
-    seed: int
-    model: nn.Module
-    history: History
-    probabilities: np.ndarray
-    train_seconds: float
-
-
-@dataclass
-class Runs:
-    runs: list[Run] = field(default_factory=list)
-
-    def get(self, variant: str, seed: int | None = None) -> Run:
-        found = [r for r in self.runs if r.variant == variant and (seed is None or r.seed == seed)]
-        if not found:
-            raise KeyError(f"no run of {variant!r} (seed {seed})")
-        return found[0]
-
-    def of(self, variant: str) -> list[Run]:
-        return [r for r in self.runs if r.variant == variant]
-
-
 def train_variants(cfg: dict, prepared: Prepared, progress: bool = False) -> Runs:
     """Train U-Net, DS U-Net (no fusion) and DS U-Net for every seed, on the same split with the
     same loss and optimiser (AdamW, cosine annealing, early stopping on validation Dice when
     ``patience`` > 0; the best epoch's weights are kept), and predict the test part."""
-    loss = build_p1_loss(cfg)
-    out = Runs()
-    for seed in seeds(cfg):
-        tcfg = train_config(cfg, optimizer="adamw", scheduler="cosine", seed=seed)
-        for variant, name in VARIANTS.items():
-            model = build_model(cfg, variant, seed)
-            t0 = time.perf_counter()
-            history = fit(
-                model,
-                prepared.parts["train"],
-                prepared.parts["val"],
-                loss,
-                tcfg,
-                checkpoint_dir=checkpoint_dir(PAPER, cfg, f"{name}-seed{seed}"),
-                progress=progress,
-            )
-            seconds = time.perf_counter() - t0
-            out.runs.append(Run(variant, seed, model, history, predict(model, prepared.parts["test"], tcfg), seconds))
-    return out
+    return train_all(
+        PAPER,
+        cfg,
+        prepared,
+        {v: (name, lambda seed, v=v: build_model(cfg, v, seed)) for v, name in VARIANTS.items()},
+        build_p1_loss(cfg),
+        seeds(cfg),
+        progress=progress,
+        optimizer="adamw",
+        scheduler="cosine",
+    )
 
 
 @dataclass
@@ -304,29 +270,9 @@ def score(cfg: dict, prepared: Prepared, runs: Runs) -> Scored:
 
 
 def ablation_table(scores: dict[str, list[SegmentationScores]], seed: int = 0) -> pd.DataFrame:
-    """Each contribution claim as a paired comparison on the same test images: the mean
-    per-image Dice difference (each image's Dice averaged over seeds) with a 95 % bootstrap CI,
-    and a verdict that says only what the CI supports."""
-    rows = []
-    for c in ABLATION_CLAIMS:
-        if c["better"] not in scores or c["than"] not in scores:
-            continue  # e.g. CRF switched off
-        ids = list(scores[c["than"]][0].per_case()["case_id"])
-        diff = per_image_mean(scores[c["better"]], case_ids=ids) - per_image_mean(scores[c["than"]], case_ids=ids)
-        lo, hi = bootstrap_ci(diff, seed=seed)
-        verdict = "supported" if lo > 0 else "contradicted" if hi < 0 else "not resolved (CI spans 0)"
-        rows.append(
-            {
-                "claim": c["claim"],
-                "where": c["where"],
-                "comparison": f"{c['better']} - {c['than']}",
-                "dice_difference": float(np.mean(diff)),
-                "ci_low": lo,
-                "ci_high": hi,
-                "verdict on this data": verdict,
-            }
-        )
-    return pd.DataFrame(rows)
+    """Each contribution claim as a paired per-image Dice comparison (see
+    :func:`~mammorepro.papers.common.paired_comparisons`)."""
+    return paired_comparisons(scores, ABLATION_CLAIMS, seed=seed)
 
 
 def claims_table(cfg: dict, scored: Scored) -> pd.DataFrame:
@@ -368,70 +314,29 @@ def record(cfg: dict, prepared: Prepared, runs: Runs, scored: Scored, figures: d
         "ablation": scored.ablation.to_dict(orient="records"),
         "claims": claims_table(cfg, scored).to_dict(orient="records"),
         "crf_seconds_per_image": scored.crf_seconds_per_image,
-        "runs": [
-            {
-                "variant": r.variant,
-                "seed": r.seed,
-                "train_seconds": r.train_seconds,
-                "epochs_run": len(r.history.rows),
-                "best_epoch": r.history.best_epoch + 1,
-                "stopped_early": r.history.stopped_early,
-                "history": r.history.rows,
-            }
-            for r in runs.runs
-        ],
+        "runs": runs.summary(),
     }
-    frames = []
-    for rule, table in ((f"p >= {cfg['threshold']}", scored.scores), ("otsu", scored.scores_otsu)):
-        for method, per_seed in table.items():
-            for k, s in enumerate(per_seed):
-                f = s.per_case()
-                f.insert(1, "method", method)
-                f.insert(2, "seed", seeds(cfg)[k] if method != "all-background" else -1)
-                f.insert(3, "rule", rule)
-                frames.append(f)
+    frames = per_seed_case_frames({f"p >= {cfg['threshold']}": scored.scores, "otsu": scored.scores_otsu}, seeds(cfg))
     extra = {
         "train": train_config(cfg, optimizer="adamw", scheduler="cosine").to_dict(),
         "loss": {"spec": "bce+logdice with deep supervision", **{k: cfg[k] for k in ("bce_weight", "dice_weight", "dice_gamma", "bce_pos_weight", "bce_neg_weight", "side_weight")}},
         "crf": crf_params(cfg).to_dict() if cfg["crf"] else None,
     }
-    return record_run(PAPER, cfg, prepared, metrics, pd.concat(frames, ignore_index=True), extra, figures)
+    return record_run(PAPER, cfg, prepared, metrics, frames, extra, figures)
 
 
 # ----------------------------------------------------------------------------- figures
 
 
 def plot_clahe(cases, cfg: dict, n: int = 4):
-    """Inputs as the network sees them, without (top) and with (bottom) CLAHE (sec. II.1)."""
-    import matplotlib.pyplot as plt
-
-    picked = [c for c in cases if c.lesions][:n] or list(cases[:n])
-    with_clahe = preprocess_config(cfg)
-    without = replace(with_clahe, clahe=False)
-    fig, axes = plt.subplots(2, len(picked), figsize=(2.4 * len(picked), 5.0), squeeze=False)
-    for j, case in enumerate(picked):
-        for i, (label, pcfg) in enumerate((("normalised", without), ("CLAHE + normalised", with_clahe))):
-            image, mask = preprocess_case(case.image, case.mask, pcfg)
-            axes[i][j].imshow(image, cmap="gray", vmin=0, vmax=1)
-            if mask.any():
-                axes[i][j].contour(mask, [0.5], colors="lime", linewidths=0.6)
-            axes[i][j].set_title(f"{case.case_id}\n{label}", fontsize=7)
-            axes[i][j].axis("off")
-    fig.tight_layout()
-    return fig
+    """Inputs as the network sees them, without and with CLAHE (sec. II.1)."""
+    return plot_clahe_pairs(cases, cfg, n)
 
 
 def plot_histories(runs: Runs, seed: int | None = None):
     """Loss and validation Dice per epoch for each variant (first seed), with each side
     output's Dice for the deeply supervised ones."""
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(2, len(VARIANTS), figsize=(4.2 * len(VARIANTS), 6.0), squeeze=False)
-    for j, variant in enumerate(VARIANTS):
-        run = runs.get(variant, seed)
-        draw_history(axes[0][j], axes[1][j], run.history, f"{variant}, seed {run.seed}:")
-    fig.tight_layout()
-    return fig
+    return plot_run_histories(runs, list(VARIANTS), seed)
 
 
 def side_maps(model: nn.Module, images: np.ndarray, device: str = "auto") -> tuple[np.ndarray, np.ndarray]:
