@@ -15,7 +15,12 @@ from mammorepro.config import COMMON_PARAMETERS
 from mammorepro.errors import ConfigError, MammoreproError
 
 # notebook name -> the library module that owns its profiles and steps
-NOTEBOOKS = {"00_tour": "mammorepro.tour", "01_data": "mammorepro.data_tour", "p1_ds_unet_crf": "mammorepro.papers.p1"}
+NOTEBOOKS = {
+    "00_tour": "mammorepro.tour",
+    "01_data": "mammorepro.data_tour",
+    "p1_ds_unet_crf": "mammorepro.papers.p1",
+    "p2_multires_unet": "mammorepro.papers.p2",
+}
 REPO = Path(__file__).resolve().parents[1]
 
 

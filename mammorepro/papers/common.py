@@ -388,9 +388,9 @@ def plot_history(history: History, title: str = ""):
     return fig
 
 
-def pick_cases(per_case: pd.DataFrame, n: int) -> list[int]:
-    """Indices of ``n`` test images with a lesion spread from worst to best Dice."""
-    lesion_idx = [i for i in np.argsort(per_case["dice"].to_numpy(), kind="stable") if per_case["has_lesion"].iloc[i]]
+def pick_cases(per_case: pd.DataFrame, n: int, column: str = "dice") -> list[int]:
+    """Indices of ``n`` test images with a lesion spread from worst to best ``column``."""
+    lesion_idx = [i for i in np.argsort(per_case[column].to_numpy(), kind="stable") if per_case["has_lesion"].iloc[i]]
     if not lesion_idx:
         return []
     return [lesion_idx[int(round(k))] for k in np.linspace(0, len(lesion_idx) - 1, min(n, len(lesion_idx)))]

@@ -1,0 +1,154 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # p2: MultiRes U-Net vs U-Net
+#
+# Kumar et al., *Segmentation of Mammogram Images using Deep Learning based MultiRes U-Net*.
+# The paper trains a MultiRes U-Net (Ibtehaz & Rahman 2020) and a U-Net on Mini-DDSM and
+# reports (Table 1):
+#
+# | claim (where) | reported | how this chapter checks it |
+# |---|---|---|
+# | MultiRes U-Net, test IoU (Table 1, abstract) | 95.74 % | every definition "IoU" could mean, next to the all-background prediction under it |
+# | MultiRes U-Net, test accuracy | 99.71 % | pixel accuracy and mean class accuracy, idem |
+# | U-Net, test IoU / accuracy | 92.48 % / 99.34 % | idem |
+# | MultiRes U-Net beats U-Net (sec. 7) | 95.74 vs 92.48 | paired per-image IoU difference with a CI, same split, seeds, loss and optimiser |
+# | MultiRes U-Net has slightly fewer parameters (Ibtehaz & Rahman sec. 4.2) | no number | parameter counts of both models |
+#
+# The paper does not say whether its IoU and accuracy count the background. A number is
+# comparable to the paper's only on Mini-DDSM: `python -m mammorepro run p2_multires_unet
+# --profile full -p dataset mini-ddsm -p data_root /data/Mini-DDSM`. Every number below comes
+# from this run and is written to `results/p2/<profile>/`.
+
+# %% tags=["parameters"]
+profile = "default"  # smoke | default | full
+dataset = "phantom"  # phantom (built in) | cbis-ddsm | inbreast | mini-ddsm | mias
+data_root = ""  # folder of a real dataset; empty: the environment variable (see README)
+seed = 0  # first seed; n_seeds seeds are used: seed, seed+1, ...
+n_seeds = None
+n_cases = None
+image_size = None
+epochs = None
+batch_size = None  # the paper: 8
+lr = None  # Adam
+base_width = None  # U of the first level for both models; the paper's MultiRes U-Net: 32
+alpha = None  # MultiRes width factor; the paper: 1.67
+patience = None  # early stopping on validation Dice; 0: off
+augment = None  # rotation, flips, zoom, contrast (True / False)
+device = "auto"  # auto | cpu | cuda
+results_root = "results"
+
+# %%
+# %matplotlib inline
+from mammorepro.papers import p2
+
+cfg = p2.configure(
+    profile,
+    dataset=dataset,
+    data_root=data_root,
+    seed=seed,
+    n_seeds=n_seeds,
+    n_cases=n_cases,
+    image_size=image_size,
+    epochs=epochs,
+    batch_size=batch_size,
+    lr=lr,
+    base_width=base_width,
+    alpha=alpha,
+    patience=patience,
+    augment=augment,
+    device=device,
+    results_root=results_root,
+)
+cfg
+
+# %% [markdown]
+# ## CLAHE before and after (the paper's Fig. 1)
+
+# %%
+cases = p2.load(cfg)
+prepared = p2.prepare(cfg, cases)
+fig_clahe = p2.plot_clahe(cases, cfg)
+{"split file": prepared.split_path.name, "sha256": prepared.split_sha256[:16], **{k: len(v) for k, v in prepared.parts.items()}}
+
+# %% [markdown]
+# ## Parameter counts
+# Both models at this run's widths and at the paper's (U = 32, 64, 128, 256, 512).
+
+# %%
+p2.parameter_counts(cfg)
+
+# %% [markdown]
+# ## Training (the paper's Fig. 6)
+# Same split, seeds, BCE loss, Adam and batch for both models. Early stopping watches the
+# validation Dice, and the weights of the best epoch (dotted line) are kept. Training accuracy
+# and IoU come from the augmented batches in training mode, as Keras logs them.
+
+# %%
+runs = p2.train_variants(cfg, prepared)
+fig_training = p2.plot_training(runs)
+{f"{r.variant} (seed {r.seed})": f"{len(r.history.rows)} epochs, best {r.history.best_epoch + 1}, {r.train_seconds:.0f} s" for r in runs.runs}
+
+# %% [markdown]
+# ## Every metric definition, both models and the all-background prediction
+# Per-image metrics show a 95 % bootstrap CI over test images. With several seeds, values are
+# means over seeds and "±" is the standard deviation between seeds.
+
+# %%
+scored = p2.score(cfg, prepared, runs)
+scored.table
+
+# %% [markdown]
+# ## Sample predictions with their IoU (the paper's Fig. 7)
+
+# %%
+fig_pred = p2.plot_predictions(runs, prepared, scored, threshold=cfg["threshold"])
+
+# %% [markdown]
+# ## MultiRes U-Net vs U-Net, paired on the same test images
+
+# %%
+scored.comparisons.round(4)
+
+# %% [markdown]
+# ## Reported vs reproduced, under each definition the paper's words could mean
+# If the all-background prediction already reaches a reported number under some definition,
+# that definition cannot tell a model that finds masses from one that finds nothing.
+
+# %%
+claims = p2.claims_table(cfg, scored)
+claims
+
+# %%
+out = p2.record(cfg, prepared, runs, scored, figures={"clahe": fig_clahe, "training": fig_training, "predictions": fig_pred})
+sorted(p.name for p in out.iterdir())
+
+# %% [markdown]
+# ## Deviations from the paper, and why
+# - **Data and scale.** The default profile runs on the built-in phantom on a CPU, at reduced
+#   input size, widths and epochs (see `cfg` above). It tests the relative claim and the metric
+#   definitions, not the 95.74 % itself. The `full` profile uses U = 32..512 and 256 x 256 inputs.
+# - **Input size.** The paper does not state it. The full profile uses 256 x 256, resized with
+#   the aspect ratio kept and zero padding.
+# - **Split.** 1600/200/200 images in the paper; here 80/10/10 by patient on Mini-DDSM (the
+#   phantom: 60/15/25), saved once and reused.
+# - **Early stopping.** The paper stopped at epoch 47 without stating the monitored quantity or
+#   the patience. Here: validation Dice with the profile's `patience`, best weights restored.
+# - **U-Net width.** The paper does not state it. Both models use the same level widths U,
+#   which is the comparison of Ibtehaz & Rahman.
+# - **Metrics.** The paper defines IoU as |A ∩ B| / |A ∪ B| and accuracy as
+#   (TP+TN)/(TP+TN+FP+FN), without saying whether the background counts or how images are
+#   averaged. Every candidate is reported above.
