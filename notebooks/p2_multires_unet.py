@@ -146,7 +146,10 @@ sorted(p.name for p in out.iterdir())
 # - **Split.** 1600/200/200 images in the paper; here 80/10/10 by patient on Mini-DDSM (the
 #   phantom: 60/15/25), saved once and reused.
 # - **Early stopping.** The paper stopped at epoch 47 without stating the monitored quantity or
-#   the patience. Here: validation Dice with the profile's `patience`, best weights restored.
+#   the patience. Here it watches validation Dice with the profile's `patience`, and the best
+#   weights are restored. The full profile uses patience 10 over 100 epochs. The default profile
+#   switches it off: at 16 epochs, a patience of 5 stopped the U-Net before it had started to
+#   learn, while the MultiRes U-Net had, and that alone would have decided the comparison.
 # - **U-Net width.** The paper does not state it. Both models use the same level widths U,
 #   which is the comparison of Ibtehaz & Rahman.
 # - **Metrics.** The paper defines IoU as |A ∩ B| / |A ∪ B| and accuracy as
