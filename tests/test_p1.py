@@ -10,7 +10,7 @@ from mammorepro.data import mias
 from mammorepro.data.phantom import PhantomConfig
 from mammorepro.errors import ConfigError
 from mammorepro.papers import p1
-from tests_helpers import snapshot
+from tests_helpers import assert_pinned_run, snapshot
 
 
 @pytest.mark.parametrize(
@@ -117,15 +117,8 @@ PINNED_LOSSES = {
 @pytest.mark.notebook
 def test_p1_smoke_metrics_match_pinned_values(smoke_p1):
     metrics = smoke_p1["metrics"]
-    for method, expected in PINNED_METRICS.items():
-        for name, value in expected.items():
-            assert metrics["methods"][method][name] == pytest.approx(value, abs=1e-3), (method, name)
-    for method, expected in PINNED_OTSU.items():
-        for name, value in expected.items():
-            assert metrics["methods_otsu"][method][name] == pytest.approx(value, abs=1e-3), (method, name)
-    losses = {r["variant"]: [row["train_loss"] for row in r["history"]] for r in metrics["runs"]}
-    for variant, values in PINNED_LOSSES.items():
-        assert losses[variant] == pytest.approx(values, rel=2e-3), variant
+    assert_pinned_run(metrics, PINNED_METRICS, PINNED_LOSSES)
+    assert_pinned_run(metrics, PINNED_OTSU, {}, key="methods_otsu")
     assert metrics["n_test"] == 6 and [r["epochs_run"] for r in metrics["runs"]] == [2, 2, 2]
 
 

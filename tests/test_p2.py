@@ -7,6 +7,7 @@ import pytest
 
 from mammorepro.errors import ConfigError
 from mammorepro.papers import p2
+from tests_helpers import assert_pinned_run
 
 
 @pytest.mark.parametrize(
@@ -75,10 +76,5 @@ PINNED_LOSSES = {"U-Net": [0.84273, 0.816], "MultiRes U-Net": [0.82126, 0.81019]
 @pytest.mark.notebook
 def test_p2_smoke_metrics_match_pinned_values(smoke_p2):
     metrics = smoke_p2["metrics"]
-    for method, expected in PINNED_METRICS.items():
-        for name, value in expected.items():
-            assert metrics["methods"][method][name] == pytest.approx(value, abs=1e-3), (method, name)
-    losses = {r["variant"]: [row["train_loss"] for row in r["history"]] for r in metrics["runs"]}
-    for variant, values in PINNED_LOSSES.items():
-        assert losses[variant] == pytest.approx(values, rel=2e-3), variant
+    assert_pinned_run(metrics, PINNED_METRICS, PINNED_LOSSES)
     assert metrics["n_test"] == 6 and [r["epochs_run"] for r in metrics["runs"]] == [2, 2]

@@ -6,3 +6,16 @@ from pathlib import Path
 def snapshot(root: Path) -> dict[str, tuple[int, int]]:
     """Every file under ``root`` with its size and mtime: equal snapshots mean nothing was written."""
     return {str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(Path(root).rglob("*")) if p.is_file()}
+
+
+def assert_pinned_run(metrics: dict, pinned_metrics: dict, pinned_losses: dict, key: str = "methods") -> None:
+    """A chapter's metrics.json against pinned values: metrics within 1e-3 (absolute), each run's
+    training losses within 2e-3 (relative)."""
+    import pytest
+
+    for method, expected in pinned_metrics.items():
+        for name, value in expected.items():
+            assert metrics[key][method][name] == pytest.approx(value, abs=1e-3), (key, method, name)
+    losses = {r["variant"]: [row["train_loss"] for row in r["history"]] for r in metrics.get("runs", [])}
+    for variant, values in pinned_losses.items():
+        assert losses[variant] == pytest.approx(values, rel=2e-3), variant

@@ -107,6 +107,11 @@ def prepare(cfg: dict, cases) -> Prepared:
     return Prepared(out, path, sha, pd.DataFrame(rows), split_name)
 
 
+def seeds(cfg: dict) -> list[int]:
+    """The run's seeds: ``seed``, ``seed + 1``, ... (``n_seeds`` of them; 1 when not set)."""
+    return list(range(cfg["seed"], cfg["seed"] + cfg.get("n_seeds", 1)))
+
+
 def checkpoint_dir(paper: str, cfg: dict, name: str = "") -> Path:
     """Where a run's checkpoints go (git-ignored): results/<paper>/<profile>/checkpoints[/<name>]."""
     folder = Path(cfg["results_root"]) / paper / cfg["profile"] / "checkpoints"

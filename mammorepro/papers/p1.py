@@ -45,6 +45,7 @@ from mammorepro.papers.common import (
     plot_run_histories,
     prepare,
     record_run,
+    seeds,
     score_masks,
     train_all,
     train_config,
@@ -155,10 +156,6 @@ def configure(profile: str = "default", **params) -> dict:
     crf_params(cfg)
     train_config(cfg, optimizer="adamw", scheduler="cosine")
     return cfg
-
-
-def seeds(cfg: dict) -> list[int]:
-    return list(range(cfg["seed"], cfg["seed"] + cfg["n_seeds"]))
 
 
 def crf_params(cfg: dict) -> CRFParams:

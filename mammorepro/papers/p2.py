@@ -44,6 +44,7 @@ from mammorepro.papers.common import (
     plot_clahe_pairs,
     prepare,
     record_run,
+    seeds,
     train_all,
     train_config,
 )
@@ -104,10 +105,6 @@ def configure(profile: str = "default", **params) -> dict:
         raise ConfigError(f"threshold={cfg['threshold']} must be in (0, 1)")
     train_config(cfg)
     return cfg
-
-
-def seeds(cfg: dict) -> list[int]:
-    return list(range(cfg["seed"], cfg["seed"] + cfg["n_seeds"]))
 
 
 def build_model(cfg: dict, variant: str, seed: int) -> nn.Module:
