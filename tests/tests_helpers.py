@@ -19,3 +19,14 @@ def assert_pinned_run(metrics: dict, pinned_metrics: dict, pinned_losses: dict, 
     losses = {r["variant"]: [row["train_loss"] for row in r["history"]] for r in metrics.get("runs", [])}
     for variant, values in pinned_losses.items():
         assert losses[variant] == pytest.approx(values, rel=2e-3), variant
+
+
+def load_smoke_run(results: Path, paper: str) -> dict:
+    """A chapter's smoke result folder: asserts the four provenance files exist and returns
+    ``{"run": folder, "metrics": metrics.json}``."""
+    import json
+
+    run = Path(results) / paper / "smoke"
+    for name in ("config.json", "metrics.json", "per_case.csv", "env.json"):
+        assert (run / name).is_file(), name
+    return {"run": run, "metrics": json.loads((run / "metrics.json").read_text())}
