@@ -20,6 +20,7 @@ NOTEBOOKS = {
     "01_data": "mammorepro.data_tour",
     "p1_ds_unet_crf": "mammorepro.papers.p1",
     "p2_multires_unet": "mammorepro.papers.p2",
+    "p3_two_stage_msf": "mammorepro.papers.p3",
 }
 REPO = Path(__file__).resolve().parents[1]
 

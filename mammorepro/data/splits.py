@@ -67,11 +67,22 @@ SCHEMES = {
 
 
 def make_dataset_splits(
-    dataset: str, case_ids: Sequence[str], patient_ids: Sequence[str], official: Sequence[str | None] | None = None, seed: int = 0
+    dataset: str,
+    case_ids: Sequence[str],
+    patient_ids: Sequence[str],
+    official: Sequence[str | None] | None = None,
+    seed: int = 0,
+    scheme: str | None = None,
 ) -> dict[str, dict[str, list[str]]]:
-    """Named splits (each with train / val / test parts) following the dataset's scheme."""
+    """Named splits (each with train / val / test parts) following the dataset's scheme, or the
+    scheme of dataset ``scheme`` when a paper's protocol asks for it (p3 draws INbreast's five
+    70/30 splits T1-T5 on whatever data it runs on)."""
     if dataset not in SCHEMES:
         raise ConfigError(f"no split scheme for dataset {dataset!r}: use one of {', '.join(SCHEMES)}")
+    if scheme is not None:
+        if scheme not in SCHEMES:
+            raise ConfigError(f"unknown split scheme {scheme!r}: use one of {', '.join(SCHEMES)}")
+        dataset = scheme
     owner = dict(zip(map(str, case_ids), map(str, patient_ids)))
 
     def carve(train: list[str], test: list[str], s: int) -> dict[str, list[str]]:
@@ -100,10 +111,11 @@ def make_dataset_splits(
     }
 
 
-def split_key(dataset: str, case_ids: Sequence[str], seed: int) -> str:
+def split_key(dataset: str, case_ids: Sequence[str], seed: int, scheme: str | None = None) -> str:
     """A short fingerprint of what defines a dataset's splits: same inputs, same file."""
-    h = hashlib.sha256(json.dumps([dataset, sorted(map(str, case_ids)), SCHEMES.get(dataset, ""), seed]).encode())
-    return f"{dataset}-seed{seed}-{h.hexdigest()[:10]}"
+    scheme = scheme if scheme not in (None, dataset) else None
+    h = hashlib.sha256(json.dumps([dataset, sorted(map(str, case_ids)), SCHEMES.get(scheme or dataset, ""), seed]).encode())
+    return f"{dataset}{f'-{scheme}-scheme' if scheme else ''}-seed{seed}-{h.hexdigest()[:10]}"
 
 
 def save_splits(path: Path, splits: Mapping[str, Mapping[str, list[str]]], meta: Mapping) -> str:
@@ -138,11 +150,12 @@ def get_or_create_splits(
     patient_ids: Sequence[str],
     official: Sequence[str | None] | None = None,
     seed: int = 0,
+    scheme: str | None = None,
 ) -> tuple[dict[str, dict[str, list[str]]], Path, str]:
     """Load the saved splits for these cases, or draw them with the dataset's scheme and save them
     the first time. Returns (named splits, path, sha256); the file name fingerprints the inputs,
     so splits are drawn exactly once for a given case list and seed."""
-    path = Path(folder) / f"{split_key(dataset, case_ids, seed)}.json"
+    path = Path(folder) / f"{split_key(dataset, case_ids, seed, scheme)}.json"
     if path.is_file():
         splits, _, sha = load_splits(path)
         for name, parts in splits.items():
@@ -150,6 +163,6 @@ def get_or_create_splits(
             if missing:
                 raise DataError(f"split {name} in {path} lacks case {sorted(missing)[0]}: it was edited by hand; delete it to redraw")
         return splits, path, sha
-    splits = make_dataset_splits(dataset, case_ids, patient_ids, official, seed)
-    meta = {"dataset": dataset, "seed": seed, "scheme": SCHEMES[dataset], "group_by": "patient", "n_cases": len(case_ids)}
+    splits = make_dataset_splits(dataset, case_ids, patient_ids, official, seed, scheme)
+    meta = {"dataset": dataset, "seed": seed, "scheme": SCHEMES[scheme or dataset], "group_by": "patient", "n_cases": len(case_ids)}
     return splits, path, save_splits(path, splits, meta)
