@@ -189,3 +189,19 @@ def test_ap_froc_and_tpr_on_a_hand_computed_case():
     assert tpr_at_fp_rate(m, 0.5) == pytest.approx(2 / 3)
     none = match_detections([(np.zeros((0, 4)), np.zeros(0))] * 2, gt)
     assert average_precision(none) == 0.0 and tpr_at_fp(none) == (0.0, 0.0)
+
+
+def test_darknet53_imagenet_weights_load_from_a_local_file(tmp_path):
+    """A timm darknet53 state dict (3 channels, 1000-class head) fits the width-1 backbone; the
+    RGB stem is summed to one channel."""
+    import timm
+
+    src = timm.create_model("darknet53", pretrained=False)
+    path = tmp_path / "darknet53.pth"
+    torch.save(src.state_dict(), path)
+    model = YOLOv3(ANCHORS, width=1.0)
+    model.load_backbone(path)
+    stem = "stem.conv1.conv.weight"
+    assert torch.allclose(model.backbone.state_dict()[stem], src.state_dict()[stem].sum(1, keepdim=True))
+    with pytest.raises(ConfigError, match="full Darknet-53"):
+        YOLOv3(ANCHORS, width=0.5).load_backbone(path)

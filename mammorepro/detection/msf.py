@@ -42,7 +42,7 @@ def confidence_mask(boxes: np.ndarray, scores: np.ndarray, shape: tuple[int, int
 
 def component_boxes(keep: np.ndarray) -> list[np.ndarray]:
     """One half-open box per 8-connected component of a binary mask, in label order."""
-    labels, n = ndimage.label(keep, structure=np.ones((3, 3), bool))
+    labels, _ = ndimage.label(keep, structure=np.ones((3, 3), bool))
     out = []
     for sl in ndimage.find_objects(labels):
         out.append(np.array([sl[1].start, sl[0].start, sl[1].stop, sl[0].stop], np.float32))

@@ -35,7 +35,17 @@ from torch import nn
 
 from mammorepro import config as config_mod
 from mammorepro import data as data_mod
-from mammorepro.detection import DetectorConfig, YOLOv3, average_precision, detect, fit_detector, fuse_scales, kmeans_anchors, match_detections, tpr_at_fp
+from mammorepro.detection import (
+    DetectorConfig,
+    YOLOv3,
+    average_precision,
+    detect,
+    fit_detector,
+    fuse_scales,
+    kmeans_anchors,
+    match_detections,
+    tpr_at_fp,
+)
 from mammorepro.detection.anchors import mean_best_iou
 from mammorepro.detection.boxes import boxes_from_masks, scale_boxes, square_crop_box
 from mammorepro.detection.evaluation import froc_curve, precision_recall
@@ -44,7 +54,17 @@ from mammorepro.errors import ConfigError
 from mammorepro.losses import build_loss
 from mammorepro.metrics import SegmentationScores
 from mammorepro.models import create_model
-from mammorepro.papers.common import EMPTY_MASK_POLICY, Prepared, Runs, load, paired_comparisons, record_run, seeds, train_all, train_config
+from mammorepro.papers.common import (
+    EMPTY_MASK_POLICY,
+    Prepared,
+    Runs,
+    load,
+    paired_comparisons,
+    record_run,
+    seeds,
+    train_all,
+    train_config,
+)
 from mammorepro.preprocess import ops
 
 __all__ = ["PROFILES", "REPORTED", "configure", "load", "prepare", "pretrain_detector", "record", "run_split", "tables"]

@@ -1,0 +1,118 @@
+"""p3 (two-stage YOLOv3 + MSF + v19U-Net++): configuration checks, scales, patch cropping and
+pasting, and the smoke notebook's result files with pinned numbers."""
+
+import json
+
+import numpy as np
+import pytest
+from tests_helpers import load_smoke_run
+
+from mammorepro.errors import ConfigError
+from mammorepro.papers import p3
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"splits": "T1,T9"}, "splits"),
+        ({"full_height": 300}, "full_height"),
+        ({"image_size": 48}, "multiple of 32"),
+        ({"lambdas": "0,high"}, "comma-separated numbers"),
+        ({"msf_lambda": 1.5}, "lambda"),
+        ({"scales": "320-160"}, "HEIGHTxWIDTH"),
+        ({"single_scale": 6}, "single_scale"),
+        ({"pretrain_dataset": "imagenet"}, "pretrain_dataset"),
+        ({"backbone_weights": "/nonexistent/darknet53.pth"}, "not a file"),
+        ({"det_width": 1.5}, "det_width"),
+    ],
+)
+def test_bad_parameters_fail_in_one_line_before_any_work(params, message, tmp_path):
+    with pytest.raises(ConfigError, match=message) as info:
+        p3.configure("smoke", results_root=str(tmp_path / "results"), **params)
+    assert "\n" not in str(info.value)
+    assert not (tmp_path / "results").exists()
+
+
+def test_scales_follow_the_paper_and_scale_with_the_image(tmp_path):
+    full = p3.configure("full", results_root=str(tmp_path / "results"))
+    assert p3.scales(full) == [(320, 160), (512, 256), (640, 320), (832, 416), (960, 480)]
+    assert p3.reference_size(full) == (832, 416)
+    # multi-scale training: every multiple of 64 between the smallest and largest scale
+    assert p3.train_sizes(full)[0] == (320, 160) and p3.train_sizes(full)[-1] == (960, 480)
+    half = p3.configure("default", results_root=str(tmp_path / "results"))
+    assert p3.scales(half) == [(160, 80), (256, 128), (320, 160), (416, 208), (480, 240)]
+    assert all(h % 64 == 0 and w * 2 == h for h, w in p3.train_sizes(half))
+
+
+def test_patches_pasted_back_rebuild_the_mask(tmp_path):
+    """Cutting every ground-truth patch and pasting its mask crop back gives the full mask again
+    (up to the resampling of the crops): the two-stage plumbing loses nothing."""
+    cfg = p3.configure("smoke", results_root=str(tmp_path / "results"), image_size=64)
+    cases = p3.load({**cfg, "n_cases": 6})
+    images = p3.full_images(cfg, cases)
+    x, y, ids, windows = p3.patches(cfg, images)
+    assert x.shape[1:] == (64, 64) and len(ids) == sum(len(b) for b in images.boxes)
+    assert 0.0 <= x.min() and x.max() <= 1.0  # equalised patches
+    full = p3.paste(cfg, y.astype(np.float32), windows, len(images), images.images.shape[1:])
+    pred, true = full >= 0.5, images.masks > 0
+    dice = 2 * (pred & true).sum() / (pred.sum() + true.sum())
+    assert dice > 0.9
+
+
+def test_only_images_with_masses_are_used(tmp_path):
+    cfg = p3.configure("smoke", results_root=str(tmp_path / "results"))
+    cases = p3.load({**cfg, "n_cases": 12})
+    images = p3.full_images(cfg, cases)
+    with_mass = [c.case_id for c in cases if c.lesions]
+    assert images.case_ids == with_mass and all(len(b) >= 1 for b in images.boxes)
+    assert images.images.shape[1:] == (256, 128)
+
+
+@pytest.fixture(scope="module")
+def smoke_p3(smoke_book):
+    return load_smoke_run(smoke_book["results"], "p3")
+
+
+@pytest.mark.notebook
+def test_p3_smoke_runs_every_stage_and_writes_every_table(smoke_p3):
+    run, metrics = smoke_p3["run"], smoke_p3["metrics"]
+    assert {p.name for p in (run / "figures").iterdir()} >= {f"{n}.png" for n in ("detector_history", "scales", "fusion", "pr", "froc", "delineations")}
+    split = metrics["per_split"]["T1"]
+    # every stage ran: pre-training, fine-tuning, detection at 5 scales, fusion, both segmenters
+    # on patches and on whole images, and the two-stage pipeline fed by real candidates
+    assert metrics["pretraining"]["history"] and split["detector_history"]
+    assert len(split["detection"]["scales"]) == 5 and set(split["detection"]["msf"]) == {"0.0", "0.5", "0.6", "0.7"}
+    assert split["candidates_per_image"]["single"] > 0 and split["candidates_per_image"]["msf"] > 0
+    assert {r["variant"] for r in split["patch_runs"]} == {"v19U-Net++", "U-Net"} == {r["variant"] for r in split["onestage_runs"]}
+    assert len(split["full"]) == 8
+    claims = {c["claim"] for c in metrics["claims"]}
+    assert "YOLOv3 AP@0.5 (Table 1)" in claims and "v19U-Net++, two-stage with MSF: full-image Dice (Table 5)" in claims
+    assert not any(c["comparable"] for c in metrics["claims"])
+    config = json.loads((run / "config.json").read_text())
+    assert config["split_scheme"].startswith("five random 70/30") and config["detector_train"]["resize_every"] == 10
+
+
+# Pinned from the smoke run (16 phantom cases of which 15 have masses, 256 x 128 images,
+# Darknet-53 at 1/8 width for 2 + 3 iterations, 32 x 32 patches, 1 epoch, CPU). The untrained
+# detector's boxes are noise (AP 0); the ground-truth-box row shows stage 2 already learns.
+PINNED = {
+    "ap": 0.0,
+    "patch": {"U-Net": 0.63452, "v19U-Net++": 0.61993},
+    "full": {"v19U-Net++ / two-stage, ground-truth boxes": 0.61281, "U-Net / two-stage, ground-truth boxes": 0.62846, "v19U-Net++ / one-stage": 0.05017},
+    "detector_loss": 13.1848,
+    "pretrain_loss": 10.1658,
+}
+
+
+@pytest.mark.notebook
+def test_p3_smoke_metrics_match_pinned_values(smoke_p3):
+    metrics = smoke_p3["metrics"]
+    split = metrics["per_split"]["T1"]
+    assert metrics["n_test"] == 5 and split["n_train"] == 8
+    assert split["detection"]["ap"] == pytest.approx(PINNED["ap"], abs=1e-3)
+    for v, d in PINNED["patch"].items():
+        assert split["patch_dice"][v][0]["dice_per_image"] == pytest.approx(d, abs=1e-3), v
+    for k, d in PINNED["full"].items():
+        assert split["full"][k][0]["dice_per_image"] == pytest.approx(d, abs=1e-3), k
+    assert split["detector_history"][0]["loss"] == pytest.approx(PINNED["detector_loss"], rel=2e-3)
+    assert metrics["pretraining"]["history"][0]["loss"] == pytest.approx(PINNED["pretrain_loss"], rel=2e-3)
