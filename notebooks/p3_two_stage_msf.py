@@ -134,7 +134,9 @@ fig_fusion = p3.plot_fusion(cfg, results[0])
 
 # %% [markdown]
 # ### Detection: AP (Table 1), FROC (Fig. 5) and TPR@FPavg per λ (Table 2)
-# A box is a true positive when its IoU with a mass not yet matched is at least `hit_iou`.
+# A box is a true positive when its IoU with a mass not yet matched is at least `hit_iou` (the
+# AP rule). Each candidate set is also scored with the looser centre-in-box rule: where the two
+# differ, the masses were found but the boxes were too large or too small for the IoU rule.
 
 # %%
 tabs = p3.tables(cfg, results)

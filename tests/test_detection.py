@@ -205,3 +205,14 @@ def test_darknet53_imagenet_weights_load_from_a_local_file(tmp_path):
     assert torch.allclose(model.backbone.state_dict()[stem], src.state_dict()[stem].sum(1, keepdim=True))
     with pytest.raises(ConfigError, match="full Darknet-53"):
         YOLOv3(ANCHORS, width=0.5).load_backbone(path)
+
+
+def test_centre_rule_counts_a_loose_box_that_the_iou_rule_misses():
+    gt = [np.array([[10, 10, 20, 20]], np.float32)]
+    loose = [(np.array([[0, 0, 40, 40], [12, 12, 18, 18]], np.float32), np.array([0.9, 0.5]))]
+    by_iou = match_detections(loose, gt, iou=0.5)
+    by_centre = match_detections(loose, gt, rule="centre")
+    assert by_iou.hits.tolist() == [False, False]  # IoU 100/1600 and 36/100
+    assert by_centre.hits.tolist() == [True, False]  # the second box is a duplicate once the mass is taken
+    with pytest.raises(ValueError, match="hit rule"):
+        match_detections(loose, gt, rule="overlap")

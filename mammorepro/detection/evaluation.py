@@ -25,22 +25,38 @@ class Matched:
     n_images: int
 
 
+RULES = ("iou", "centre")
+
+
 def match_detections(
-    detections: Sequence[tuple[np.ndarray, np.ndarray]], truths: Sequence[np.ndarray], iou: float = 0.5
+    detections: Sequence[tuple[np.ndarray, np.ndarray]], truths: Sequence[np.ndarray], iou: float = 0.5, rule: str = "iou"
 ) -> Matched:
-    """Match each image's ``(boxes, scores)`` to its ground-truth boxes (greedy by score)."""
+    """Match each image's ``(boxes, scores)`` to its ground-truth boxes (greedy by score).
+
+    ``rule="iou"``: a hit needs IoU >= ``iou``. ``rule="centre"``: a hit needs the mass's centre
+    inside the box (the looser criterion common in mammography CAD, used here to tell a missed
+    mass from a found one whose box is too large or too small for the IoU rule)."""
+    if rule not in RULES:
+        raise ValueError(f"unknown hit rule {rule!r}: use one of {RULES}")
     scores, hits = [], []
     for (boxes, sc), gt in zip(detections, truths, strict=True):
         boxes, sc = np.asarray(boxes, np.float32).reshape(-1, 4), np.asarray(sc, np.float32).reshape(-1)
+        gt = np.asarray(gt, np.float32).reshape(-1, 4)
         order = np.argsort(-sc, kind="stable")
         overlaps = box_iou(boxes[order], gt) if len(gt) else np.zeros((len(order), 0))
+        if rule == "iou":
+            ok = overlaps >= iou
+        else:
+            cx, cy = (gt[:, 0] + gt[:, 2]) / 2, (gt[:, 1] + gt[:, 3]) / 2
+            b = boxes[order]
+            ok = (b[:, None, 0] <= cx) & (cx < b[:, None, 2]) & (b[:, None, 1] <= cy) & (cy < b[:, None, 3])
         taken = np.zeros(len(gt), bool)
         for row, d in enumerate(order):
             hit = False
             if overlaps.shape[1]:
-                cand = np.where(taken, -1.0, overlaps[row])
+                cand = np.where(taken | ~ok[row], -1.0, overlaps[row])
                 j = int(np.argmax(cand))
-                if cand[j] >= iou:
+                if cand[j] >= 0:
                     taken[j], hit = True, True
             scores.append(sc[d])
             hits.append(hit)

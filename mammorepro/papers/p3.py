@@ -402,16 +402,22 @@ def detection_metrics(cfg: dict, stage1: Stage1, test: FullImages) -> dict:
         fps, tpr = froc_curve(m)
         recall, precision = precision_recall(m)
         curves[name] = {"fp_per_image": fps.round(4).tolist(), "tpr": tpr.round(4).tolist(), "recall": recall.round(4).tolist(), "precision": precision.round(4).tolist()}
-        t, f = tpr_at_fp(match_detections(kept(dets, cfg["det_score"]), test.boxes, cfg["hit_iou"]))
-        curves[name].update({"ap": average_precision(m), "tpr_at_det_score": t, "fp_at_det_score": f})
+        curves[name]["ap"] = average_precision(m)
+        curves[name].update(_tpr_fp(cfg, kept(dets, cfg["det_score"]), test.boxes))
     out["ap"] = curves["x".join(map(str, scales(cfg)[single]))]["ap"]
     out["scales"] = curves
     shape = test.images.shape[1:]
     out["msf"] = {}
     for lam in sorted(set(lambdas(cfg)) | {cfg["msf_lambda"]}):
-        t, f = tpr_at_fp(match_detections(msf_candidates(cfg, stage1.per_scale, shape, lam), test.boxes, cfg["hit_iou"]))
-        out["msf"][str(lam)] = {"tpr": t, "fp_per_image": f}
+        out["msf"][str(lam)] = _tpr_fp(cfg, msf_candidates(cfg, stage1.per_scale, shape, lam), test.boxes)
     return out
+
+
+def _tpr_fp(cfg: dict, candidates, truths) -> dict:
+    """TPR and FP per image of a fixed candidate set, under the IoU rule and the centre rule."""
+    t, f = tpr_at_fp(match_detections(candidates, truths, cfg["hit_iou"]))
+    tc, fc = tpr_at_fp(match_detections(candidates, truths, rule="centre"))
+    return {"tpr": t, "fp_per_image": f, "tpr_centre": tc, "fp_per_image_centre": fc}
 
 
 # ----------------------------------------------------------------------------- stage 2
@@ -605,17 +611,21 @@ class Tables:
 
 def tables(cfg: dict, results: list[SplitResult]) -> Tables:
     """The paper's Tables 1, 2, 4 and 5 side by side with this run, per split and averaged,
-    the paired comparisons of each split, and the claims table."""
+    the paired comparisons of each split, and the claims table. Detection candidates (each
+    scale's boxes with score >= det_score, MSF at each lambda) are scored under the paper's
+    IoU rule and under the centre-in-box rule."""
     names = [r.split for r in results]
     det_rows = []
     for r in results:
         d = r.detection
-        single = d["scales"][d["single_scale"]]
-        row = {"split": r.split, "test images": d["n_images"], "masses": d["n_masses"], f"AP@{cfg['hit_iou']} ({d['single_scale']})": round(d["ap"], 4),
-               f"single scale TPR@FP (score >= {cfg['det_score']})": f"{single['tpr_at_det_score']:.2f}@{single['fp_at_det_score']:.2f}"}
-        row.update({f"MSF λ={lam}": f"{v['tpr']:.2f}@{v['fp_per_image']:.2f}" for lam, v in d["msf"].items()})
-        det_rows.append(row)
-    detection = pd.DataFrame(det_rows).set_index("split")
+        sets = [(f"scale {name}" + (" (the single scale)" if name == d["single_scale"] else ""), v) for name, v in d["scales"].items()]
+        sets += [(f"MSF λ={lam}", v) for lam, v in d["msf"].items()]
+        for name, v in sets:
+            det_rows.append(
+                {"split": r.split, "candidates": name, f"AP (IoU >= {cfg['hit_iou']})": round(v["ap"], 4) if "ap" in v else "",
+                 f"TPR@FP (IoU >= {cfg['hit_iou']})": f"{v['tpr']:.2f}@{v['fp_per_image']:.2f}", "TPR@FP (centre in box)": f"{v['tpr_centre']:.2f}@{v['fp_per_image_centre']:.2f}"}
+            )
+    detection = pd.DataFrame(det_rows).set_index(["split", "candidates"])
 
     patch = pd.DataFrame(
         [{"model": v, **{r.split: round(_dice(r.patch_scores[v]), 4) for r in results}, "ours": _mean_sd([_dice(r.patch_scores[v]) for r in results]),
