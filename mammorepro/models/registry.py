@@ -20,6 +20,7 @@ from torch import nn
 from mammorepro.errors import ConfigError, WeightsError
 from mammorepro.models.ds_unet import DSUNet
 from mammorepro.models.multires_unet import MultiResUNet
+from mammorepro.models.p4_models import FCN, DeepLabV3, Dilation10
 from mammorepro.models.unet import UNet
 
 
@@ -211,6 +212,23 @@ def _ds_unet_plain(in_channels=1, classes=1, encoder_weights=None, base=64, drop
 @register("multires-unet", "MultiResUNet (Ibtehaz & Rahman 2020): MultiRes blocks, Res paths, U = 32..512, alpha 1.67 (p2)", 16, False, {"base": 4})
 def _multires_unet(in_channels=1, classes=1, encoder_weights=None, base=32, alpha=1.67):
     return MultiResUNet(in_channels, classes, base=base, alpha=alpha)
+
+
+for _stride in (32, 16, 8):
+
+    @register(f"fcn{_stride}", f"FCN{_stride} on VGG16 (Long 2015; p4 Tables 2-3), width multiplier", 32, False, {"width": 0.0625})
+    def _fcn(in_channels=1, classes=1, encoder_weights=None, width=1.0, dropout=0.5, _stride=_stride):
+        return FCN(_stride, in_channels, classes, width, dropout)
+
+
+@register("dilation10", "Dilation10 front end + identity-initialised context module (Yu & Koltun 2016; p4 Tables 5-6)", 8, False, {"width": 0.0625})
+def _dilation10(in_channels=1, classes=1, encoder_weights=None, width=1.0, stage="global", dropout=0.5):
+    return Dilation10(in_channels, classes, width, stage, dropout)
+
+
+@register("deeplabv3-resnet18-gn", "DeepLabv3, ResNet18 with GroupNorm, output stride 8, ASPP (p4 sec. 2.4)", 8, False, {"width": 0.125})
+def _deeplabv3(in_channels=1, classes=1, encoder_weights=None, width=1.0):
+    return DeepLabV3(in_channels, classes, width)
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -1,0 +1,68 @@
+"""The p4 models' structure: FCN strides and sequential initialisation, Dilation10's output
+stride, identity-initialised context module and training stages, DeepLabv3's dilated ResNet18
+with GroupNorm. (Forward and backward of each is in the shared registry test.)"""
+
+import pytest
+import torch
+from torch import nn
+
+from mammorepro.errors import ConfigError
+from mammorepro.models import count_parameters, create_model
+from mammorepro.models.p4_models import FCN, DeepLabV3, Dilation10
+
+
+def test_fcn_variants_add_the_skips_of_the_paper():
+    names = {s: {n for n, _ in FCN(s, width=0.0625).named_children()} for s in (32, 16, 8)}
+    assert not {"score4", "up5"} & names[32] and {"score4", "up5"} <= names[16] and {"score3", "up4"} <= names[8]
+    out = FCN(8, width=0.0625)(torch.randn(1, 1, 96, 64))
+    assert out.shape == (1, 1, 96, 64)
+    with pytest.raises(ConfigError, match="FCN stride"):
+        FCN(4)
+
+
+def test_fcn16_starts_from_fcn32_and_fcn8_from_fcn16():
+    torch.manual_seed(0)
+    f32, f16, f8 = FCN(32, width=0.0625), FCN(16, width=0.0625), FCN(8, width=0.0625)
+    f16.load_coarser(f32)
+    f8.load_coarser(f16)
+    assert torch.equal(f8.fc6[0].weight, f32.fc6[0].weight) and torch.equal(f8.score4.weight, f16.score4.weight)
+
+
+def test_fcn_at_full_width_has_vgg16_size():
+    # VGG16 convolutions (14.7 M) + fc6 as 7x7 conv (102.8 M) + fc7 (16.8 M): the FCN-8s size
+    assert 134e6 < count_parameters(create_model("fcn8")) < 135e6
+
+
+def test_dilation10_front_end_keeps_output_stride_8():
+    m = Dilation10(width=0.0625)
+    feats = m.features(torch.randn(1, 1, 64, 64))
+    assert feats.shape[-2:] == (8, 8)
+    dil = [c.dilation[0] for c in m.features if isinstance(c, nn.Conv2d)]
+    assert dil == [1] * 10 + [2] * 3  # conv5 dilated by 2; fc6 by 4
+    assert m.fc6[0].dilation == (4, 4)
+
+
+def test_dilation10_context_is_identity_at_initialisation():
+    m = Dilation10(width=0.0625)
+    x = torch.rand(1, 2, 12, 12)  # non-negative scores pass every ReLU unchanged
+    assert torch.allclose(m.context(x), x, atol=1e-6)
+    assert [c.dilation[0] for c in m.context if isinstance(c, nn.Conv2d)][:-1] == list(Dilation10.CONTEXT_DILATIONS)
+
+
+def test_dilation10_stages_freeze_the_front_end_only_for_context():
+    m = Dilation10(width=0.0625, stage="context")
+    assert not any(p.requires_grad for p in m.features.parameters()) and all(p.requires_grad for p in m.context.parameters())
+    m.set_stage("global")
+    assert all(p.requires_grad for p in m.parameters())
+    with pytest.raises(ConfigError, match="stage"):
+        m.set_stage("all")
+
+
+def test_deeplabv3_resnet18_uses_groupnorm_and_output_stride_8():
+    m = DeepLabV3(width=0.125)
+    assert not any(isinstance(x, nn.BatchNorm2d) for x in m.modules()) and any(isinstance(x, nn.GroupNorm) for x in m.modules())
+    x = m.stem(torch.randn(1, 1, 64, 64))
+    for layer in m.layers:
+        x = layer(x)
+    assert x.shape[-2:] == (8, 8)
+    assert m(torch.randn(2, 1, 64, 64)).shape == (2, 1, 64, 64)
