@@ -66,3 +66,40 @@ def test_deeplabv3_resnet18_uses_groupnorm_and_output_stride_8():
         x = layer(x)
     assert x.shape[-2:] == (8, 8)
     assert m(torch.randn(2, 1, 64, 64)).shape == (2, 1, 64, 64)
+
+
+def test_frequency_weights_follow_one_minus_the_class_share():
+    import numpy as np
+
+    from mammorepro.losses import frequency_weights
+
+    masks = np.zeros((2, 10, 10), np.uint8)
+    masks[0, :2, :] = 1  # 20 of 200 pixels are mass: 10 %
+    pos, neg = frequency_weights(masks)
+    assert (pos, neg) == pytest.approx((0.9, 0.1))
+
+
+def test_balanced_crops_centre_on_mass_pixels_and_are_reproducible():
+    import numpy as np
+
+    from mammorepro.preprocess.crops import BalancedCropDataset, balanced_crop_centre, crop_at
+
+    mask = np.zeros((100, 60), np.uint8)
+    mask[70:74, 40:43] = 1
+    rng = np.random.default_rng(0)
+    centres = {balanced_crop_centre(mask, rng) for _ in range(50)}
+    assert all(mask[c] for c in centres) and len(centres) > 1
+    empty = balanced_crop_centre(np.zeros((5, 5)), rng)
+    assert 0 <= empty[0] < 5 and 0 <= empty[1] < 5
+    assert crop_at(np.ones((10, 10)), (0, 9), 32).shape == (32, 32)  # padded when the image is smaller
+    win = crop_at(np.arange(100 * 60).reshape(100, 60), (99, 59), 32)
+    assert win.shape == (32, 32) and win[-1, -1] == 100 * 60 - 1  # shifted inside, not padded
+    images = np.random.default_rng(1).random((3, 100, 60)).astype(np.float32)
+    masks = np.stack([mask] * 3)
+    ds = BalancedCropDataset(images, masks, 32, seed=3)
+    ds.set_epoch(0, 1)
+    first = [ds[i][1].sum().item() for i in range(3)]
+    ds.set_epoch(0, 1)
+    assert [ds[i][1].sum().item() for i in range(3)] == first and all(v > 0 for v in first)
+    x, y, _ = ds[0]
+    assert x.shape == y.shape == (1, 32, 32) and 0 <= x.min() and x.max() <= 1

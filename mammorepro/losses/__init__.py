@@ -71,6 +71,15 @@ class WeightedBCELoss(nn.Module):
         return F.binary_cross_entropy_with_logits(logits.float(), t, weight=w)
 
 
+def frequency_weights(masks) -> tuple[float, float]:
+    """p4's class weights (sec. 3.2): a class covering x % of the training pixels weighs
+    ``1 - x / 100``. Returns ``(pos_weight, neg_weight)`` for :class:`WeightedBCELoss`."""
+    import numpy as np
+
+    fraction = float(np.mean(np.asarray(masks) > 0))
+    return 1.0 - fraction, fraction
+
+
 class BinaryFocalLoss(nn.Module):
     """Focal loss (Lin et al. 2017, eq. 5): -alpha_t (1 - p_t)^gamma log p_t, mean over pixels."""
 
@@ -148,4 +157,4 @@ def build_loss(spec: str, weights: tuple[float, ...] | None = None, **kwargs) ->
     return terms[0][1] if len(terms) == 1 and weights[0] == 1.0 else WeightedSum(terms)
 
 
-__all__ = ["LOSSES", "BinaryFocalLoss", "DeepSupervisionLoss", "LogDiceLoss", "SoftDiceLoss", "WeightedBCELoss", "WeightedSum", "build_loss"]
+__all__ = ["LOSSES", "BinaryFocalLoss", "DeepSupervisionLoss", "LogDiceLoss", "SoftDiceLoss", "WeightedBCELoss", "WeightedSum", "build_loss", "frequency_weights"]
