@@ -129,7 +129,7 @@ fig_clahe = p1.plot_clahe(cases, cfg)
 # %%
 runs = p1.train_variants(cfg, prepared)
 fig_hist = p1.plot_histories(runs)
-{f"{r.variant} (seed {r.seed})": f"{len(r.history.rows)} epochs, best {r.history.best_epoch + 1}, {r.train_seconds:.0f} s" for r in runs.runs}
+runs.overview()
 
 # %% [markdown]
 # ## Every method under every metric definition

@@ -100,7 +100,7 @@ p2.parameter_counts(cfg)
 # %%
 runs = p2.train_variants(cfg, prepared)
 fig_training = p2.plot_training(runs)
-{f"{r.variant} (seed {r.seed})": f"{len(r.history.rows)} epochs, best {r.history.best_epoch + 1}, {r.train_seconds:.0f} s" for r in runs.runs}
+runs.overview()
 
 # %% [markdown]
 # ## Every metric definition, both models and the all-background prediction

@@ -5,12 +5,11 @@ import json
 
 import pytest
 import torch
+from tests_helpers import assert_pinned_run, assert_refused_in_one_line, load_smoke_run, snapshot
 
 from mammorepro.data import mias
 from mammorepro.data.phantom import PhantomConfig
-from mammorepro.errors import ConfigError
 from mammorepro.papers import p1
-from tests_helpers import assert_pinned_run, load_smoke_run, snapshot
 
 
 @pytest.mark.parametrize(
@@ -36,10 +35,7 @@ def test_bad_parameters_fail_in_one_line_before_any_work(params, message, tmp_pa
     if message is None:
         assert p1.configure("smoke", results_root=str(tmp_path / "results"), **params)["crf_bilateral_sxy"] == 7
         return
-    with pytest.raises(ConfigError, match=message) as info:
-        p1.configure("smoke", results_root=str(tmp_path / "results"), **params)
-    assert "\n" not in str(info.value)
-    assert not (tmp_path / "results").exists()
+    assert_refused_in_one_line(p1.configure, tmp_path, message, **params)
 
 
 def test_encoder_weights_file_initialises_every_variant(tmp_path):

@@ -4,10 +4,9 @@ pinned metrics, and the claims table's all-background column."""
 import json
 
 import pytest
+from tests_helpers import assert_pinned_run, assert_refused_in_one_line, load_smoke_run
 
-from mammorepro.errors import ConfigError
 from mammorepro.papers import p2
-from tests_helpers import assert_pinned_run, load_smoke_run
 
 
 @pytest.mark.parametrize(
@@ -21,10 +20,7 @@ from tests_helpers import assert_pinned_run, load_smoke_run
     ],
 )
 def test_bad_parameters_fail_in_one_line_before_any_work(params, message, tmp_path):
-    with pytest.raises(ConfigError, match=message) as info:
-        p2.configure("smoke", results_root=str(tmp_path / "results"), **params)
-    assert "\n" not in str(info.value)
-    assert not (tmp_path / "results").exists()
+    assert_refused_in_one_line(p2.configure, tmp_path, message, **params)
 
 
 def test_parameter_counts_follow_ibtehaz_and_rahman(tmp_path):

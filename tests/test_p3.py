@@ -5,9 +5,8 @@ import json
 
 import numpy as np
 import pytest
-from tests_helpers import load_smoke_run
+from tests_helpers import assert_refused_in_one_line, load_smoke_run
 
-from mammorepro.errors import ConfigError
 from mammorepro.papers import p3
 
 
@@ -27,10 +26,7 @@ from mammorepro.papers import p3
     ],
 )
 def test_bad_parameters_fail_in_one_line_before_any_work(params, message, tmp_path):
-    with pytest.raises(ConfigError, match=message) as info:
-        p3.configure("smoke", results_root=str(tmp_path / "results"), **params)
-    assert "\n" not in str(info.value)
-    assert not (tmp_path / "results").exists()
+    assert_refused_in_one_line(p3.configure, tmp_path, message, **params)
 
 
 def test_scales_follow_the_paper_and_scale_with_the_image(tmp_path):

@@ -21,6 +21,19 @@ def assert_pinned_run(metrics: dict, pinned_metrics: dict, pinned_losses: dict, 
         assert losses[variant] == pytest.approx(values, rel=2e-3), variant
 
 
+def assert_refused_in_one_line(configure, tmp_path: Path, message: str, **params) -> None:
+    """A chapter's ``configure`` refuses ``params`` with a one-line ConfigError matching
+    ``message``, before anything is written under the results root."""
+    import pytest
+
+    from mammorepro.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=message) as info:
+        configure("smoke", results_root=str(tmp_path / "results"), **params)
+    assert "\n" not in str(info.value)
+    assert not (tmp_path / "results").exists()
+
+
 def load_smoke_run(results: Path, paper: str) -> dict:
     """A chapter's smoke result folder: asserts the four provenance files exist and returns
     ``{"run": folder, "metrics": metrics.json}``."""

@@ -126,6 +126,10 @@ class PhantomCase:
     def has_mass(self) -> bool:
         return bool(self.lesions)
 
+    def mass_masks(self) -> list[np.ndarray]:
+        """One mask per mass (the same call as on a real dataset's case)."""
+        return list(self.lesion_masks)
+
     @property
     def meta(self) -> dict:
         return {

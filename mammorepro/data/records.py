@@ -88,6 +88,10 @@ class Case:
         shape = shape or self.image.shape
         return [les.render(shape) for les in self.lesions if les.kind in kinds]
 
+    def mass_masks(self) -> list[np.ndarray]:
+        """One mask per mass lesion (the same call as on a phantom case)."""
+        return self.lesion_masks(("mass",))
+
     def mask_for(self, kinds: tuple[str, ...] = ("mass",), shape: tuple[int, int] | None = None) -> np.ndarray:
         """Union of the lesions of the given kinds, at the image's size (or ``shape``)."""
         shape = shape or self.image.shape

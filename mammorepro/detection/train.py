@@ -66,13 +66,16 @@ class DetectorHistory:
         return pd.DataFrame(self.rows)
 
 
+def resize_images(images: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Images (B, H, W) resized to ``size`` = (height, width), area-averaged when shrinking."""
+    h, w = size
+    interp = cv2.INTER_AREA if h < images.shape[1] else cv2.INTER_LINEAR
+    return np.stack([cv2.resize(im, (w, h), interpolation=interp) for im in images])
+
+
 def resize_batch(images: np.ndarray, boxes: Sequence[np.ndarray], size: tuple[int, int]) -> tuple[np.ndarray, list[np.ndarray]]:
     """Images (B, H, W) and their boxes resized to ``size`` = (height, width)."""
-    h, w = size
-    full = images.shape[1:]
-    interp = cv2.INTER_AREA if h < full[0] else cv2.INTER_LINEAR
-    out = np.stack([cv2.resize(im, (w, h), interpolation=interp) for im in images])
-    return out, [scale_boxes(b, full, size) for b in boxes]
+    return resize_images(images, size), [scale_boxes(b, images.shape[1:], size) for b in boxes]
 
 
 def fit_detector(model: YOLOv3, images: np.ndarray, boxes: Sequence[np.ndarray], cfg: DetectorConfig, progress: bool = False) -> DetectorHistory:
@@ -157,8 +160,7 @@ def detect(
     full = images.shape[1:]
     out = []
     for s in range(0, len(images), batch_size):
-        x, _ = resize_batch(images[s : s + batch_size], [np.zeros((0, 4))] * len(images[s : s + batch_size]), size)
-        x = pad_to_stride(x)
+        x = pad_to_stride(resize_images(images[s : s + batch_size], size))
         boxes, conf = decode(model(torch.from_numpy(x[:, None]).to(dev)), model.anchors)
         for b, c in zip(boxes, conf):
             keep = c >= score_threshold

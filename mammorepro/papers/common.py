@@ -266,6 +266,10 @@ class Runs:
     def of(self, variant: str) -> list[Run]:
         return [r for r in self.runs if r.variant == variant]
 
+    def overview(self) -> dict[str, str]:
+        """One line per run for a notebook: epochs run, best epoch, training time."""
+        return {f"{r.variant} (seed {r.seed})": f"{len(r.history.rows)} epochs, best {r.history.best_epoch + 1}, {r.train_seconds:.0f} s" for r in self.runs}
+
     def summary(self) -> list[dict]:
         """Per run: variant, seed, time, epochs, best epoch, the whole history (for metrics.json)."""
         return [

@@ -49,7 +49,7 @@ from mammorepro.detection import (
 from mammorepro.detection.anchors import mean_best_iou
 from mammorepro.detection.boxes import boxes_from_masks, scale_boxes, square_crop_box
 from mammorepro.detection.evaluation import froc_curve, precision_recall
-from mammorepro.engine import ArraySegmentationDataset, predict, seed_everything
+from mammorepro.engine import ArraySegmentationDataset, predict, score_predictions, seed_everything
 from mammorepro.errors import ConfigError
 from mammorepro.losses import build_loss
 from mammorepro.metrics import SegmentationScores
@@ -240,11 +240,6 @@ class FullImages:
         return len(self.case_ids)
 
 
-def _lesion_masks(case) -> list[np.ndarray]:
-    masks = case.lesion_masks  # a list on phantom cases, a method on real ones
-    return list(masks()) if callable(masks) else list(masks)
-
-
 def full_images(cfg: dict, cases) -> FullImages:
     """Every case that contains a mass (the paper keeps INbreast's 107 such images), border
     cropped and resized to full_height x full_height / 2 (the paper: 2048 x 1024); one box per
@@ -252,7 +247,7 @@ def full_images(cfg: dict, cases) -> FullImages:
     h, w = cfg["full_height"], cfg["full_height"] // 2
     ids, pids, images, masks, boxes = [], [], [], [], []
     for case in cases:
-        lesions = _lesion_masks(case)
+        lesions = case.mass_masks()
         if not lesions:
             continue
         img = case.image
@@ -312,10 +307,14 @@ def reference_size(cfg: dict) -> tuple[int, int]:
     return scales(cfg)[cfg["single_scale"] - 1]
 
 
+def reference_wh(cfg: dict, images: FullImages) -> np.ndarray:
+    """Every mass box's (width, height) at the single-scale input size."""
+    boxes = np.concatenate([scale_boxes(b, images.images.shape[1:], reference_size(cfg)) for b in images.boxes])
+    return boxes[:, 2:] - boxes[:, :2]
+
+
 def anchors_for(cfg: dict, images: FullImages) -> np.ndarray:
-    full = images.images.shape[1:]
-    boxes = np.concatenate([scale_boxes(b, full, reference_size(cfg)) for b in images.boxes])
-    return kmeans_anchors(boxes[:, 2:] - boxes[:, :2], 9, seed=cfg["seed"])
+    return kmeans_anchors(reference_wh(cfg, images), 9, seed=cfg["seed"])
 
 
 def build_detector(cfg: dict, anchors: np.ndarray, seed: int) -> YOLOv3:
@@ -354,21 +353,20 @@ class Stage1:
     anchor_iou: float
     history: pd.DataFrame
     seconds: float
-    per_scale: list[list[tuple[np.ndarray, np.ndarray]]]  # [scale][image] -> (boxes, scores), scores >= 0.001
-    model: YOLOv3 | None = None
+    model: YOLOv3
+    per_scale: list[list[tuple[np.ndarray, np.ndarray]]] = field(default_factory=list)  # [scale][image] -> (boxes, scores >= 0.001)
 
 
-def train_detector(cfg: dict, train: FullImages, pretrained: Pretrained | None, seed: int, progress: bool = False) -> tuple[YOLOv3, Stage1]:
+def train_detector(cfg: dict, train: FullImages, pretrained: Pretrained | None, seed: int, progress: bool = False) -> Stage1:
     """Fine-tune (or train from the ImageNet / random start) on the split's training images,
     anchors re-clustered on them (sec. 3.2)."""
-    anchors = anchors_for(cfg, train)
+    wh = reference_wh(cfg, train)
+    anchors = kmeans_anchors(wh, 9, seed=cfg["seed"])
     model = build_detector(cfg, anchors, seed)
     if pretrained is not None:
         model.load_state_dict({**pretrained.state, "anchors": model.anchors}, strict=True)
     hist = fit_detector(model, train.images, train.boxes, detector_config(cfg, cfg["det_iterations"], seed), progress)
-    full = train.images.shape[1:]
-    wh = np.concatenate([scale_boxes(b, full, reference_size(cfg)) for b in train.boxes])
-    return model, Stage1(anchors, mean_best_iou(wh[:, 2:] - wh[:, :2], anchors), hist.to_frame(), hist.seconds, [], model)
+    return Stage1(anchors, mean_best_iou(wh, anchors), hist.to_frame(), hist.seconds, model)
 
 
 def detect_scales(cfg: dict, model: YOLOv3, images: FullImages) -> list[list[tuple[np.ndarray, np.ndarray]]]:
@@ -502,12 +500,6 @@ def two_stage(cfg: dict, model: nn.Module, test: FullImages, candidates: list[np
     return paste(cfg, probs, windows, len(test), test.images.shape[1:])
 
 
-def full_scores(cfg: dict, probs: np.ndarray, test: FullImages) -> SegmentationScores:
-    s = SegmentationScores(empty=EMPTY_MASK_POLICY)
-    s.update(probs >= cfg["threshold"], test.masks > 0, test.case_ids)
-    return s
-
-
 @dataclass
 class SplitResult:
     split: str
@@ -535,8 +527,8 @@ def run_split(cfg: dict, data: Data, split: str, pretrained: Pretrained | None, 
     parts = {k: data.images.subset(v) for k, v in data.splits[split].items()}
     train, val, test = parts["train"], parts["val"], parts["test"]
     seed_everything(cfg["seed"])
-    model, stage1 = train_detector(cfg, train, pretrained, cfg["seed"], progress)
-    stage1.per_scale = detect_scales(cfg, model, test)
+    stage1 = train_detector(cfg, train, pretrained, cfg["seed"], progress)
+    stage1.per_scale = detect_scales(cfg, stage1.model, test)
     detection = detection_metrics(cfg, stage1, test)
     shape = test.images.shape[1:]
     candidates = {
@@ -552,13 +544,9 @@ def run_split(cfg: dict, data: Data, split: str, pretrained: Pretrained | None, 
     builders = {v: (f"{split}-{name}", lambda seed, v=v: build_segmenter(cfg, v, seed)) for v, name in SEGMENTERS.items()}
     patch_runs = train_all(PAPER, cfg, _split_prepared(data, split, pparts), builders, dice, seeds(cfg), progress=progress)
     ptest = pparts["test"]
-    patch_scores = {}
-    for v in SEGMENTERS:
-        patch_scores[v] = []
-        for r in patch_runs.of(v):
-            s = SegmentationScores(empty=EMPTY_MASK_POLICY)
-            s.update(r.probabilities >= cfg["threshold"], ptest.masks > 0, ptest.case_ids)
-            patch_scores[v].append(s)
+    patch_scores = {
+        v: [score_predictions(r.probabilities, ptest.masks, ptest.case_ids, cfg["threshold"], EMPTY_MASK_POLICY) for r in patch_runs.of(v)] for v in SEGMENTERS
+    }
 
     # one-stage: the same architectures trained and run on whole downsampled images
     oparts = {k: onestage_dataset(cfg, v) for k, v in (("train", train), ("val", val), ("test", test))}
@@ -577,7 +565,7 @@ def run_split(cfg: dict, data: Data, split: str, pretrained: Pretrained | None, 
                     probs = np.stack([_resize(p, shape) for p in r.probabilities])
                 else:
                     probs = two_stage(cfg, r.model, test, candidates[source])
-                full[key].append(full_scores(cfg, probs, test))
+                full[key].append(score_predictions(probs, test.masks, test.case_ids, cfg["threshold"], EMPTY_MASK_POLICY))
                 probs_first.setdefault(key, probs)
     return SplitResult(split, len(train), len(test), stage1, detection, patch_runs, onestage_runs, patch_scores, full, candidates, probs_first, test, time.perf_counter() - t0)
 
