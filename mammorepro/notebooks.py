@@ -21,6 +21,7 @@ NOTEBOOKS = {
     "p1_ds_unet_crf": "mammorepro.papers.p1",
     "p2_multires_unet": "mammorepro.papers.p2",
     "p3_two_stage_msf": "mammorepro.papers.p3",
+    "p4_model_comparison": "mammorepro.papers.p4",
 }
 REPO = Path(__file__).resolve().parents[1]
 

@@ -85,6 +85,20 @@ def test_early_stopping_restores_the_best_weights():
     assert scores.summary()["dice_per_image"] == pytest.approx(h.best_score)
 
 
+def test_step_schedule_and_loss_monitor():
+    # p4's MATLAB options: lr x 0.3 every 2 epochs here, best epoch by the lowest validation loss
+    model = _model()
+    cfg = TrainConfig(epochs=5, batch_size=4, lr=1e-2, optimizer="sgd", scheduler="step", step_every=2, step_factor=0.3, monitor="loss", device="cpu")
+    h = fit(model, _data(), _data(6, seed=1), build_loss("bce"), cfg, progress=False)
+    assert h.column("lr") == pytest.approx([1e-2, 1e-2, 3e-3, 3e-3, 9e-4])
+    losses = h.column("val_loss")
+    assert h.best_epoch == int(np.argmin(losses)) and h.best_score == pytest.approx(-min(losses))
+    with pytest.raises(ConfigError, match="monitor='accuracy'"):
+        TrainConfig(monitor="accuracy")
+    with pytest.raises(ConfigError, match="step_factor=1.5"):
+        TrainConfig(scheduler="step", step_factor=1.5)
+
+
 def test_bad_settings_are_one_line_errors():
     with pytest.raises(ConfigError, match="epochs=-1"):
         TrainConfig(epochs=-1)

@@ -104,3 +104,30 @@ def test_inputs_must_be_binary_batches():
         dice_per_image(PRED, TARGET)  # a single 2-D mask is not silently read as H images
     with pytest.raises(ConfigError, match="threshold"):
         dice_per_image(PRED[None] * 0.7, TARGET[None])
+
+
+def test_pooled_difference_by_hand_and_paired():
+    from mammorepro.metrics import bootstrap_pooled_difference, pooled_from_totals
+
+    # A finds the lesion of both images, B only of the first: pooled fg IoU 1.0 vs 0.5
+    a = np.array([[10, 0, 0, 90], [10, 0, 0, 90]])
+    b = np.array([[10, 0, 0, 90], [0, 0, 10, 90]])
+    point, lo, hi = bootstrap_pooled_difference([a], [b], "iou_pooled", seed=0)
+    assert point == pytest.approx(0.5) and 0 <= lo <= point <= hi <= 1
+    # same predictions: the difference and its CI are exactly zero (resampling is paired)
+    assert bootstrap_pooled_difference([a, b], [a, b], "pixel_accuracy") == (0.0, 0.0, 0.0)
+    # vectorised over resamples: a (2, 4) block gives the per-row values
+    rows = pooled_from_totals(np.array([[10, 0, 0, 90], [0, 0, 10, 90]]))
+    assert rows["pixel_accuracy"] == pytest.approx([1.0, 0.9]) and rows["miou_fg_bg"] == pytest.approx([1.0, 0.45])
+    assert rows["mean_class_accuracy"] == pytest.approx([1.0, 0.5])
+    with pytest.raises(ConfigError, match="not a pooled metric"):
+        bootstrap_pooled_difference([a], [b], "dice_per_image")
+
+
+def test_seed_interval_is_a_t_interval():
+    from mammorepro.metrics import seed_interval
+
+    mean, lo, hi = seed_interval([0.5, 0.6, 0.7])
+    # t(0.975, 2) = 4.303, sd = 0.1, n = 3
+    assert mean == pytest.approx(0.6) and hi - mean == pytest.approx(4.303 * 0.1 / np.sqrt(3), rel=1e-3)
+    assert np.isnan(seed_interval([0.5])[1])

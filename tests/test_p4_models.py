@@ -77,6 +77,9 @@ def test_frequency_weights_follow_one_minus_the_class_share():
     masks[0, :2, :] = 1  # 20 of 200 pixels are mass: 10 %
     pos, neg = frequency_weights(masks)
     assert (pos, neg) == pytest.approx((0.9, 0.1))
+    assert frequency_weights(mass_share=0.25) == pytest.approx((0.75, 0.25))
+    with pytest.raises(ConfigError, match="not both"):
+        frequency_weights(masks, mass_share=0.1)
 
 
 def test_balanced_crops_centre_on_mass_pixels_and_are_reproducible():
@@ -103,3 +106,23 @@ def test_balanced_crops_centre_on_mass_pixels_and_are_reproducible():
     assert [ds[i][1].sum().item() for i in range(3)] == first and all(v > 0 for v in first)
     x, y, _ = ds[0]
     assert x.shape == y.shape == (1, 32, 32) and 0 <= x.min() and x.max() <= 1
+    # every crop holds the whole 12-pixel mass: the crops' mass share is 12/1024, not the
+    # image's 12/6000, and measuring it leaves the training stream where it was
+    ds.set_epoch(0, 1)
+    assert ds.mass_fraction() == pytest.approx(12 / 1024)
+    assert [ds[i][1].sum().item() for i in range(3)] == first
+
+
+@pytest.mark.parametrize("name", ["fcn8", "dilation10"])
+def test_a_local_torchvision_vgg16_checkpoint_loads_into_the_conv_layers(tmp_path, name):
+    # torchvision's vgg16 layout (features.* and classifier.*, RGB input), saved as a local file
+    import torchvision
+
+    vgg = torchvision.models.vgg16(weights=None)
+    torch.save(vgg.state_dict(), tmp_path / "vgg16.pth")
+    model = create_model(name, encoder_weights=str(tmp_path / "vgg16.pth"))
+    first = model.features[0].weight
+    assert torch.allclose(first, vgg.features[0].weight.sum(dim=1, keepdim=True))  # RGB stem summed to grey
+    assert torch.equal(model.features[28].weight, vgg.features[28].weight)  # conv5_3 (dilated in Dilation10)
+    with pytest.raises(Exception, match="no tensor"):
+        create_model(name, width=0.5, encoder_weights=str(tmp_path / "vgg16.pth"))

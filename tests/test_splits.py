@@ -43,6 +43,8 @@ def test_every_dataset_scheme(dataset):
         assert set(parts) == {"train", "val", "test"} and _by_patient(parts) == IDS
     if dataset == "cbis-ddsm":
         assert splits["official"]["test"] == IDS[80:]  # the official test set is kept as is
+    if dataset == "holdout70":
+        assert list(splits) == ["holdout"] and len(splits["holdout"]["test"]) == 30
     if dataset == "inbreast":
         assert all(len(p["test"]) == 30 for p in splits.values())  # 70/30
         assert len({tuple(p["test"]) for p in splits.values()}) == 5  # five different draws

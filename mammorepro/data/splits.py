@@ -63,6 +63,8 @@ SCHEMES = {
     "inbreast": "five random 70/30 train/test splits by patient (T1-T5); validation = 10 % of each training part",
     "mini-ddsm": "one split by patient: 80 % train, 10 % validation, 10 % test",
     "mias": "five folds by patient; each fold is the test part once; validation = 10 % of the training patients",
+    # not a dataset: a paper's protocol, applied to any dataset with scheme="holdout70"
+    "holdout70": "one random 70/30 train/test hold-out by patient (p4 sec. 3.4); validation = 10 % of the training patients",
 }
 
 
@@ -99,6 +101,9 @@ def make_dataset_splits(
         train = [str(c) for c, o in zip(case_ids, official) if o == "train"]
         test = [str(c) for c, o in zip(case_ids, official) if o == "test"]
         return {"official": carve(train, test, seed)}
+    if dataset == "holdout70":
+        parts = draw_split(case_ids, patient_ids, {"train": 0.7, "test": 0.3}, seed)
+        return {"holdout": carve(parts["train"], parts["test"], seed)}
     if dataset == "inbreast":
         out = {}
         for i in range(5):

@@ -39,8 +39,11 @@ class TrainConfig:
     weight_decay: float = 0.0
     optimizer: str = "adam"  # adam | adamw | sgd
     momentum: float = 0.9  # sgd only
-    scheduler: str = "none"  # none | cosine
+    scheduler: str = "none"  # none | cosine | step
+    step_every: int = 10  # step scheduler: multiply lr by step_factor every step_every epochs
+    step_factor: float = 0.3
     patience: int = 0  # early stopping patience in epochs; 0 = off
+    monitor: str = "dice"  # best epoch and early stopping: validation Dice per image (higher) | validation loss (lower)
     threshold: float = 0.5
     device: str = "auto"
     amp: str = "auto"  # auto (on for CUDA) | on | off
@@ -54,7 +57,9 @@ class TrainConfig:
             (self.lr > 0, f"lr={self.lr} must be > 0"),
             (self.patience >= 0, f"patience={self.patience} must be >= 0 (0 switches early stopping off)"),
             (self.optimizer in ("adam", "adamw", "sgd"), f"optimizer={self.optimizer!r}: use adam, adamw or sgd"),
-            (self.scheduler in ("none", "cosine"), f"scheduler={self.scheduler!r}: use none or cosine"),
+            (self.scheduler in ("none", "cosine", "step"), f"scheduler={self.scheduler!r}: use none, cosine or step"),
+            (self.step_every >= 1 and 0 < self.step_factor <= 1, f"step_every={self.step_every} must be >= 1 and step_factor={self.step_factor} in (0, 1]"),
+            (self.monitor in ("dice", "loss"), f"monitor={self.monitor!r}: use dice (validation Dice, higher is better) or loss (validation loss, lower is better)"),
             (self.amp in ("auto", "on", "off"), f"amp={self.amp!r}: use auto, on or off"),
             (0 < self.threshold < 1, f"threshold={self.threshold} must be in (0, 1)"),
             (self.num_workers >= 0, f"num_workers={self.num_workers} must be >= 0"),
@@ -187,13 +192,23 @@ def _optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
     return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
 
 
+def _scheduler(opt: torch.optim.Optimizer, cfg: TrainConfig):
+    """Per-epoch learning-rate schedule: cosine over ``epochs``, or piecewise constant (MATLAB's
+    "piecewise": lr x ``step_factor`` every ``step_every`` epochs, p4 Table 8)."""
+    if cfg.scheduler == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, cfg.epochs))
+    if cfg.scheduler == "step":
+        return torch.optim.lr_scheduler.StepLR(opt, step_size=cfg.step_every, gamma=cfg.step_factor)
+    return None
+
+
 # settings that may change between a run and its resumption; anything else must match
 _RESUMABLE_CHANGES = {"epochs", "device", "num_workers", "patience"}
 
 
 def _check_resumable(saved: dict, cfg: TrainConfig, folder: Path) -> None:
     changed = sorted(k for k, v in cfg.to_dict().items() if k not in _RESUMABLE_CHANGES and k in saved and saved[k] != v)
-    if cfg.scheduler != "none" and saved.get("epochs", cfg.epochs) != cfg.epochs:
+    if cfg.scheduler == "cosine" and saved.get("epochs", cfg.epochs) != cfg.epochs:
         changed.append("epochs (the cosine schedule spans the original number)")
     if changed:
         raise ConfigError(
@@ -226,12 +241,13 @@ def fit(
     progress: bool = True,
 ) -> History:
     """Train ``model`` in place; return the per-epoch history. The best weights (by validation
-    per-image Dice) are loaded into ``model`` at the end when a validation set is given."""
+    per-image Dice, or validation loss with ``monitor="loss"``) are loaded into ``model`` at the
+    end when a validation set is given."""
     device = resolve_device(cfg.device)
     seed_everything(cfg.seed, deterministic=device.type == "cpu")
     model.to(device)
     opt = _optimizer(model, cfg)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, cfg.epochs)) if cfg.scheduler == "cosine" else None
+    sched = _scheduler(opt, cfg)
     amp_dtype = _amp_dtype(device, cfg.amp)
     scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16)
     history = History()
@@ -303,7 +319,7 @@ def fit(
             row["val_accuracy"], row["val_iou"] = summary["pixel_accuracy"], summary["iou_pooled"]
             for k, side in enumerate(sides, 1):  # deeply supervised models: each side output's Dice
                 row[f"val_dice_side{k}"] = side.summary()["dice_per_image"]
-            score = row["val_dice"]
+            score = row["val_dice"] if cfg.monitor == "dice" else -val_loss
         else:
             score = -row["train_loss"]
         row["seconds"] = time.perf_counter() - t0

@@ -71,12 +71,18 @@ class WeightedBCELoss(nn.Module):
         return F.binary_cross_entropy_with_logits(logits.float(), t, weight=w)
 
 
-def frequency_weights(masks) -> tuple[float, float]:
-    """p4's class weights (sec. 3.2): a class covering x % of the training pixels weighs
-    ``1 - x / 100``. Returns ``(pos_weight, neg_weight)`` for :class:`WeightedBCELoss`."""
+def frequency_weights(masks=None, *, mass_share: float | None = None) -> tuple[float, float]:
+    """p4's class weights (sec. 3.4): a class covering x % of the training pixels weighs
+    ``1 - x / 100``. The share comes from the training ``masks`` or is given as ``mass_share``
+    (a fraction, e.g. measured on the crops drawn for training). Returns ``(pos_weight,
+    neg_weight)`` for :class:`WeightedBCELoss`."""
     import numpy as np
 
-    fraction = float(np.mean(np.asarray(masks) > 0))
+    if (masks is None) == (mass_share is None):
+        raise ConfigError("frequency_weights needs either the training masks or mass_share, not both")
+    fraction = float(np.mean(np.asarray(masks) > 0)) if mass_share is None else float(mass_share)
+    if not 0 <= fraction <= 1:
+        raise ConfigError(f"mass_share={fraction} must be a fraction in [0, 1]")
     return 1.0 - fraction, fraction
 
 

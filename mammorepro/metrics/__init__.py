@@ -5,11 +5,14 @@ from mammorepro.metrics.segmentation import (
     EMPTY_POLICIES,
     SegmentationScores,
     bootstrap_ci,
+    bootstrap_pooled_difference,
     confusion_counts,
     dice_from_counts,
     dice_per_image,
     iou_from_counts,
     iou_per_image,
+    pooled_from_totals,
+    seed_interval,
     summarize_counts,
 )
 
@@ -18,10 +21,13 @@ __all__ = [
     "EMPTY_POLICIES",
     "SegmentationScores",
     "bootstrap_ci",
+    "bootstrap_pooled_difference",
     "confusion_counts",
     "dice_from_counts",
     "dice_per_image",
     "iou_from_counts",
     "iou_per_image",
+    "pooled_from_totals",
+    "seed_interval",
     "summarize_counts",
 ]

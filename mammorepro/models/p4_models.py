@@ -59,6 +59,31 @@ def vgg16_features(in_channels: int, width: float, dilated: bool = False) -> tup
     return nn.Sequential(*layers), marks, c
 
 
+def he_init(module: nn.Module) -> None:
+    """He et al. (2015) initialisation of every convolution of ``module`` (fan-in, ReLU; zero
+    biases). PyTorch's layer default (uniform, gain 1/sqrt(3)) shrinks the signal at each of
+    VGG16's 15 plain layers, and a from-scratch VGG then outputs a constant."""
+    for m in module.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_in", nonlinearity="relu")
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+
+
+def _bilinear_init(deconv: nn.ConvTranspose2d) -> None:
+    """Long et al. sec. 3.3: the 2x upsampling starts as bilinear interpolation, per class."""
+    k = deconv.kernel_size[0]
+    factor = (k + 1) // 2
+    centre = factor - 1 if k % 2 == 1 else factor - 0.5
+    og = torch.arange(k, dtype=torch.float32)
+    filt = 1 - (og - centre).abs() / factor
+    with torch.no_grad():
+        deconv.weight.zero_()
+        for c in range(min(deconv.in_channels, deconv.out_channels)):
+            deconv.weight[c, c] = filt[:, None] * filt[None, :]
+        nn.init.zeros_(deconv.bias)
+
+
 class FCN(nn.Module):
     """FCN32 (``stride=32``), FCN16 (16) or FCN8 (8) on VGG16; returns logits at input size."""
 
@@ -78,6 +103,20 @@ class FCN(nn.Module):
         if stride == 8:
             self.score3 = nn.Conv2d(_w(256, width), classes, 1)
             self.up4 = nn.Sequential(nn.ConvTranspose2d(classes, classes, 4, 2, 1), nn.ReLU(inplace=True))  # t_conv_2
+        # He-initialised when no ImageNet weights are loaded, the score layers included: Long et
+        # al. zero their score layers on top of ImageNet features, but on a from-scratch VGG the
+        # zero scores stay near zero (measured: FCN8's training loss flat for 8 epochs on the
+        # phantom). The upsampling starts as bilinear interpolation (Long et al. sec. 3.3).
+        he_init(self)
+        for name in ("up5", "up4"):
+            if hasattr(self, name):
+                _bilinear_init(getattr(self, name)[0])
+
+    @property
+    def encoder(self) -> nn.Sequential:
+        """The VGG16 conv layers, where ``create_model(encoder_weights=path)`` loads a local
+        torchvision ``vgg16`` state dict (``features.*``; fc6/fc7 stay randomly initialised)."""
+        return self.features
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         size = x.shape[-2:]
@@ -125,6 +164,7 @@ class Dilation10(nn.Module):
         self.fc6 = nn.Sequential(nn.Conv2d(c5, fc, 7, padding=12, dilation=4), nn.ReLU(inplace=True), nn.Dropout2d(dropout))
         self.fc7 = nn.Sequential(nn.Conv2d(fc, fc, 1), nn.ReLU(inplace=True), nn.Dropout2d(dropout))
         self.score = nn.Conv2d(fc, max(classes, 2), 1)  # the context module needs >= 2 channels to aggregate
+        he_init(self)  # before the context module's identity initialisation below
         ch = max(classes, 2)
         convs = []
         for d in self.CONTEXT_DILATIONS:
@@ -142,6 +182,12 @@ class Dilation10(nn.Module):
                 self.head.bias.zero_()
         self.stage = ""
         self.set_stage(stage)
+
+    @property
+    def encoder(self) -> nn.Sequential:
+        """The VGG16 conv layers, where ``create_model(encoder_weights=path)`` loads a local
+        torchvision ``vgg16`` state dict (``features.*``; fc6/fc7 stay randomly initialised)."""
+        return self.features
 
     def set_stage(self, stage: str) -> None:
         """``front``: the front end alone; ``context``: front frozen, context trained;
@@ -197,6 +243,7 @@ class DeepLabV3(nn.Module):
         self.pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Conv2d(c[3], a, 1, bias=False), nn.ReLU(inplace=True))
         self.project = nn.Sequential(nn.Conv2d(a * (len(aspp_rates) + 2), a, 1, bias=False), _gn(a), nn.ReLU(inplace=True))
         self.classifier = nn.Sequential(nn.Conv2d(a, a, 3, padding=1, bias=False), _gn(a), nn.ReLU(inplace=True), nn.Conv2d(a, classes, 1))
+        he_init(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         size = x.shape[-2:]

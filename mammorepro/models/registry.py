@@ -133,7 +133,11 @@ def load_weights(model: nn.Module, path: Path) -> None:
     target = getattr(model, "encoder", model)
     own = target.state_dict()
     if not set(state) & set(own):
-        stripped = {k.split(".", 1)[1]: v for k, v in state.items() if "." in k}
+        # a checkpoint of a larger model (e.g. torchvision's vgg16: features.* and classifier.*):
+        # the sub-dict under the one prefix whose keys fit the encoder best
+        prefixes = {k.split(".", 1)[0] for k in state if "." in k}
+        subs = [{k.split(".", 1)[1]: v for k, v in state.items() if k.startswith(f"{p}.")} for p in sorted(prefixes)]
+        stripped = max(subs, key=lambda sub: len(set(sub) & set(own)), default={})
         if set(stripped) & set(own):
             state = stripped
         elif target is not model and set(state) & set(model.state_dict()):

@@ -67,12 +67,14 @@ class Prepared:
     split_sha256: str
     meta: pd.DataFrame  # one row per case: part, number of masses, mass fraction after preprocessing
     split_name: str = "default"
+    scheme: str = ""  # the split scheme's description (mammorepro.data.SCHEMES)
 
 
-def prepare(cfg: dict, cases) -> Prepared:
-    """Split by patient with the dataset's scheme (saved file, reused on reruns; the first named
-    split is used) and preprocess every case of it. Real images are converted once into the
-    preprocessed cache, then read from it."""
+def prepare(cfg: dict, cases, scheme: str | None = None) -> Prepared:
+    """Split by patient with the dataset's scheme, or with ``scheme`` when the paper's protocol
+    names one (saved file, reused on reruns; the first named split is used), and preprocess
+    every case of it. Real images are converted once into the preprocessed cache, then read
+    from it."""
     folder = Path(cfg["results_root"]) / "splits"
     splits, path, sha = data_mod.get_or_create_splits(
         folder,
@@ -81,6 +83,7 @@ def prepare(cfg: dict, cases) -> Prepared:
         [c.patient_id for c in cases],
         [c.official_split for c in cases],
         cfg["seed"],
+        scheme=scheme,
     )
     split_name, parts = next(iter(splits.items()))
     pcfg = preprocess_config(cfg)
@@ -104,7 +107,7 @@ def prepare(cfg: dict, cases) -> Prepared:
             {"case_id": i, "part": name, "n_masses": sum(les.kind == "mass" for les in by_id[i].lesions), "mass_fraction": float(m.mean())}
             for i, m in zip(members, masks)
         ]
-    return Prepared(out, path, sha, pd.DataFrame(rows), split_name)
+    return Prepared(out, path, sha, pd.DataFrame(rows), split_name, data_mod.SCHEMES[scheme or cfg["dataset"]])
 
 
 def seeds(cfg: dict) -> list[int]:
@@ -226,7 +229,7 @@ def record_run(
             "parameters": cfg,
             "preprocess": preprocess_config(cfg).to_dict(),
             "phantom": data_mod.PhantomConfig().to_dict() if cfg["dataset"] == "phantom" else None,
-            "split_scheme": data_mod.SCHEMES[cfg["dataset"]],
+            "split_scheme": prepared.scheme or data_mod.SCHEMES[cfg["dataset"]],
             **(config_extra or {}),
         }
     )
@@ -286,6 +289,35 @@ class Runs:
         ]
 
 
+def train_run(
+    paper: str,
+    cfg: dict,
+    prepared: Prepared,
+    variant: str,
+    name: str,
+    model: nn.Module,
+    loss: nn.Module,
+    tcfg: TrainConfig,
+    train_ds=None,
+    progress: bool = False,
+) -> Run:
+    """Train one model on the training part (or ``train_ds``, e.g. crops) with early stopping
+    on the validation part, keep its best-epoch weights and predict the test part.
+    Checkpoints go to results/<paper>/<profile>/checkpoints/<name>-seed<k>."""
+    t0 = time.perf_counter()
+    history = fit(
+        model,
+        prepared.parts["train"] if train_ds is None else train_ds,
+        prepared.parts["val"],
+        loss,
+        tcfg,
+        checkpoint_dir=checkpoint_dir(paper, cfg, f"{name}-seed{tcfg.seed}"),
+        progress=progress,
+    )
+    seconds = time.perf_counter() - t0
+    return Run(variant, tcfg.seed, model, history, predict(model, prepared.parts["test"], tcfg), seconds)
+
+
 def train_all(
     paper: str,
     cfg: dict,
@@ -297,25 +329,12 @@ def train_all(
     **train_overrides,
 ) -> Runs:
     """Train every variant (name -> (checkpoint name, ``seed -> model``)) once per seed on the
-    same split with the same loss and engine settings, keep each run's best-epoch weights and
-    predict the test part. Checkpoints go to results/<paper>/<profile>/checkpoints/<name>-seed<k>."""
+    same split with the same loss and engine settings (:func:`train_run`)."""
     out = Runs()
     for seed in seeds:
         tcfg = train_config(cfg, seed=seed, **train_overrides)
         for variant, (name, build) in builders.items():
-            model = build(seed)
-            t0 = time.perf_counter()
-            history = fit(
-                model,
-                prepared.parts["train"],
-                prepared.parts["val"],
-                loss,
-                tcfg,
-                checkpoint_dir=checkpoint_dir(paper, cfg, f"{name}-seed{seed}"),
-                progress=progress,
-            )
-            seconds = time.perf_counter() - t0
-            out.runs.append(Run(variant, seed, model, history, predict(model, prepared.parts["test"], tcfg), seconds))
+            out.runs.append(train_run(paper, cfg, prepared, variant, name, build(seed), loss, tcfg, progress=progress))
     return out
 
 

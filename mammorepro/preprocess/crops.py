@@ -58,6 +58,19 @@ class BalancedCropDataset(Dataset):
     def __len__(self) -> int:
         return len(self.images)
 
+    def mass_fraction(self, epochs: int = 4) -> float:
+        """The fraction of mass pixels in the crops this dataset draws (``epochs`` passes with
+        its own generator; its training stream is left untouched): the "x %" of the class
+        weights, since the paper trains on the crop dataset."""
+        rng = np.random.default_rng([self.seed, 7919])
+        total = count = 0
+        for _ in range(epochs):
+            for mask in self.masks:
+                crop = crop_at(mask, balanced_crop_centre(mask, rng), self.size)
+                total += int(np.count_nonzero(crop))
+                count += crop.size
+        return total / max(count, 1)
+
     def __getitem__(self, i: int):
         centre = balanced_crop_centre(self.masks[i], self.rng)
         x = crop_at(self.images[i], centre, self.size).astype(np.float32)
