@@ -80,7 +80,9 @@ def test_p4_smoke_writes_every_table_and_figure(smoke_p4):
     row = next(r for r in metrics["over_seeds"] if r["model"] == "unet" and r["metric"] == "miou_fg_bg")
     per_seed = [s["miou_fg_bg"] for s in metrics["methods_by_seed"]["unet"]]
     assert row["mean"] == pytest.approx(np.mean(per_seed)) and row["n_seeds"] == 2
-    assert {c["comparison"] for c in metrics["comparisons"]} >= {"FCN8 - FCN32", "Dilation10 - Global - Dilation10 - Context"}
+    assert {c["comparison"] for c in metrics["comparisons"]} >= {"FCN8 - FCN32", "Dilation10 - Global - Dilation10 - Context", "Dilation10 - Global - all-background"}
+    # the generated findings name the all-background score of each metric
+    assert len(metrics["findings"]) == 4 and f"{metrics['methods']['all-background']['pixel_accuracy']:.3f}" in metrics["findings"][0]
 
 
 # Pinned from the smoke run (2 seeds x 8 stages, 2 epochs each, 13 training images, 32-pixel
