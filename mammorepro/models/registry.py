@@ -57,13 +57,13 @@ def get_spec(name: str) -> ModelSpec:
     return _REGISTRY[name]
 
 
-def check_input_size(name: str, size: int) -> None:
-    """One-line error when ``size`` does not suit the model's downsampling."""
+def check_input_size(name: str, size: int, parameter: str = "image_size") -> None:
+    """One-line error, naming ``parameter``, when ``size`` does not suit the model's downsampling."""
     m = get_spec(name).size_multiple
     if size <= 0 or size % m:
         lower = max(m, size // m * m)
         raise ConfigError(
-            f"image_size={size} does not suit model {name!r}: it must be a positive multiple of {m} (e.g. {lower} or {lower + m})"
+            f"{parameter}={size} does not suit model {name!r}: it must be a positive multiple of {m} (e.g. {lower} or {lower + m})"
         )
 
 

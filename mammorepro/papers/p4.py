@@ -169,10 +169,7 @@ def configure(profile: str = "default", **params) -> dict:
             raise ConfigError(msg)
     for name in ("fcn32", "unet", "dilation10", "deeplabv3-resnet18-gn"):
         for key in ("image_size", "crop_size"):
-            try:
-                check_input_size(name, cfg[key])
-            except ConfigError as exc:
-                raise ConfigError(str(exc).replace("image_size=", f"{key}=")) from None
+            check_input_size(name, cfg[key], key)
     _train_config(cfg)
     return cfg
 
@@ -505,15 +502,15 @@ def plot_predictions(runs: Runs, prepared: Prepared, scored: Scored, n: int = 3,
     anchor = "dilation10-global" if "dilation10-global" in keys else keys[0]
     pick = pick_cases(scored.scores[anchor][0].per_case(), n) or list(range(min(n, len(test))))
     fig, axes = plt.subplots(len(pick), len(keys) + 1, figsize=(1.9 * (len(keys) + 1), 2.1 * len(pick)), squeeze=False)
+    dice = {key: scored.scores[key][0].per_case()["dice"].to_numpy() for key in keys}
     for row, i in enumerate(pick):
         axes[row][0].imshow(test.masks[i], cmap="gray", vmin=0, vmax=1)
         axes[row][0].set_title(f"ground truth\n{test.case_ids[i]}", fontsize=7)
         for col, key in enumerate(keys, 1):
             pred = runs.of(key)[0].probabilities[i] >= threshold
-            dice = scored.scores[key][0].per_case()["dice"].iloc[i]
             axes[row][col].imshow(pred, cmap="gray", vmin=0, vmax=1)
             axes[row][col].contour(test.masks[i] > 0, [0.5], colors="lime", linewidths=0.6)
-            axes[row][col].set_title(f"{MODELS[key]}\nDice {dice:.2f}", fontsize=7)
+            axes[row][col].set_title(f"{MODELS[key]}\nDice {dice[key][i]:.2f}", fontsize=7)
         for ax in axes[row]:
             ax.axis("off")
     fig.tight_layout()
