@@ -22,6 +22,7 @@ NOTEBOOKS = {
     "p2_multires_unet": "mammorepro.papers.p2",
     "p3_two_stage_msf": "mammorepro.papers.p3",
     "p4_model_comparison": "mammorepro.papers.p4",
+    "p5_efficientnet_unet": "mammorepro.papers.p5",
 }
 REPO = Path(__file__).resolve().parents[1]
 

@@ -9,6 +9,7 @@ from mammorepro.errors import ConfigError
 from mammorepro.metrics import (
     DEFINITIONS,
     SegmentationScores,
+    batch_pooled,
     bootstrap_ci,
     confusion_counts,
     dice_per_image,
@@ -131,3 +132,16 @@ def test_seed_interval_is_a_t_interval():
     # t(0.975, 2) = 4.303, sd = 0.1, n = 3
     assert mean == pytest.approx(0.6) and hi - mean == pytest.approx(4.303 * 0.1 / np.sqrt(3), rel=1e-3)
     assert np.isnan(seed_interval([0.5])[1])
+
+
+def test_batch_pooled_by_hand_keras_style():
+    # batch 1: TP 2, FP 1, FN 1 -> IoU 2/4, F1 4/6; batch 2 (one image, empty target, empty
+    # prediction) -> 1 by the smoothing alone; weights 2 and 1 images
+    counts = np.array([[2, 1, 0, 10], [0, 0, 1, 10], [0, 0, 0, 13]])
+    out = batch_pooled(counts, batch_size=2)
+    assert out["iou"] == pytest.approx((2 * 0.5 + 1.0) / 3, abs=1e-5)
+    assert out["f1"] == pytest.approx((2 * 4 / 6 + 1.0) / 3, abs=1e-5)
+    assert batch_pooled(counts, batch_size=3)["iou"] == pytest.approx(0.5, abs=1e-5)  # one pooled batch
+    assert batch_pooled(np.array([[0, 0, 0, 9]] * 4), 2) == pytest.approx({"iou": 1.0, "f1": 1.0})
+    with pytest.raises(ConfigError, match="shape"):
+        batch_pooled(np.zeros((3, 3)), 2)

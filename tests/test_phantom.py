@@ -71,3 +71,15 @@ def test_power_law_noise_has_the_requested_slope():
     sel = (f > 0.02) & (f < 0.3)
     slope = np.polyfit(np.log(f[sel]), np.log(spec[sel]), 1)[0]
     assert slope == pytest.approx(-3.0, abs=0.2)
+
+
+def test_calcification_regions_are_kept_apart_from_masses():
+    cases = make_cases(12, seed=0)
+    with_calc = [c for c in cases if c.has_calcifications]
+    assert with_calc and all(c.calcification_mask is None for c in cases if not c.has_calcifications)
+    for c in with_calc:
+        region = c.calcification_mask
+        assert region.shape == c.mask.shape and 0 < region.mean() < 0.02
+        both = c.mask_for(("mass", "calcification"))
+        assert np.array_equal(both, c.mask | region) and np.array_equal(c.mask_for(("mass",)), c.mask)
+        assert np.array_equal(c.mask_for(("calcification",)), region)

@@ -11,6 +11,7 @@ from mammorepro.preprocess import (
     preprocess_case,
     preprocess_steps,
     resize_pad,
+    to_8bit_jpeg,
 )
 from mammorepro.preprocess.augment import build_augmentation
 
@@ -74,6 +75,27 @@ def test_pipeline_applies_geometry_to_the_mask_only():
     assert names[0] == "input" and any("CLAHE" in n for n in names) and any("median" in n for n in names)
     with pytest.raises(ConfigError, match="never stretch"):
         preprocess_case(img, mask[:100], cfg)
+
+
+def test_p5_order_jpeg_first_median_after_resize():
+    img = np.zeros((400, 200), dtype=np.uint16)
+    img[:, 100:] = 40000
+    cfg = PreprocessConfig(image_size=64, median=3, jpeg_quality=95)
+    names = [n for n, _ in preprocess_steps(img, cfg)]
+    assert names[1].startswith("8-bit JPEG") and names.index("resize + pad to 64") < names.index("median 3x3")
+    with pytest.raises(ConfigError, match="jpeg_quality"):
+        PreprocessConfig(jpeg_quality=101)
+
+
+def test_8bit_jpeg_rescales_the_own_range_and_loses_precision():
+    ramp = np.tile(np.arange(1000, 3001), (32, 1)).astype(np.uint16)  # 2001 grey levels in a sub-range
+    x8 = to_8bit_jpeg(ramp, 95)
+    assert x8.dtype == np.uint8 and x8.shape == ramp.shape
+    assert x8.min() <= 2 and x8.max() >= 253  # the own range is stretched to 0..255
+    assert len(np.unique(ramp)) == 2001 and len(np.unique(x8)) <= 256  # the precision the paper gave up
+    assert np.array_equal(to_8bit_jpeg(np.full((8, 8), 7, np.uint16)), np.zeros((8, 8), np.uint8))
+    with pytest.raises(ConfigError, match="quality"):
+        to_8bit_jpeg(ramp, 0)
 
 
 def test_rgb_input_is_a_clear_error():

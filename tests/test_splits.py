@@ -83,3 +83,19 @@ def test_bad_split_inputs():
         draw_split(["a", "a"], ["p", "p"], {"train": 1.0}, 0)
     with pytest.raises(ConfigError, match="official part"):
         make_dataset_splits("cbis-ddsm", IDS, PATIENTS, None)
+
+
+def test_image_grouping_splits_a_patients_views_and_has_its_own_file(tmp_path):
+    ids = [f"c{i}" for i in range(40)]
+    patients = [f"p{i // 2}" for i in range(40)]  # two views per patient
+    by_patient, path_p, _ = get_or_create_splits(tmp_path, "phantom", ids, patients, seed=0)
+    by_image, path_i, _ = get_or_create_splits(tmp_path, "phantom", ids, patients, seed=0, group_by="image")
+    assert path_p != path_i and "by-image" in path_i.name and json.loads(path_i.read_text())["meta"]["group_by"] == "image"
+
+    def separated(parts):  # patients with views in two different parts
+        where = {c: name for name, members in parts.items() for c in members}
+        return sum(where[f"c{2 * k}"] != where[f"c{2 * k + 1}"] for k in range(20))
+
+    assert separated(by_patient["default"]) == 0 and separated(by_image["default"]) > 0
+    with pytest.raises(ConfigError, match="grouping"):
+        make_dataset_splits("phantom", ids, patients, group_by="breast")

@@ -11,7 +11,10 @@ rerun all use this generator. It draws, deterministically from a seed:
   fibroglandular fraction that follows the BI-RADS density classes A-D;
 * 0-3 masses with shapes round / oval / lobulated / irregular / spiculated and margins from
   circumscribed to ill-defined; their ground-truth mask is exact (the shape before blurring);
-* calcification clusters (bright specks that are NOT part of the mass mask: distractors);
+* calcification clusters (bright specks that are NOT part of the mass mask: distractors for
+  mass segmentation); each cluster's region (the convex hull of its specks plus a margin, like
+  the loose outlines of CBIS-DDSM's calcification ROIs) is kept as ``calcification_mask`` for
+  papers that segment calcifications too (p5);
 * quantum and electronic noise, and optional film artifacts (bright scanner borders and a
   label) like digitised DDSM film.
 
@@ -121,6 +124,17 @@ class PhantomCase:
     has_calcifications: bool = False
     has_film_artifacts: bool = False
     official_split: str | None = None  # the phantom has no official split; same attribute as real cases
+    calcification_mask: np.ndarray | None = None  # the calcification cluster's region, when there is one
+
+    def mask_for(self, kinds: tuple[str, ...] = ("mass",), shape: tuple[int, int] | None = None) -> np.ndarray:
+        """Union of the lesions of the given kinds ("mass", "calcification"), the same call as on
+        a real dataset's case. ``shape`` must be the image's (phantom masks are never resized)."""
+        if shape is not None and tuple(shape) != self.mask.shape:
+            raise ConfigError(f"phantom masks are {self.mask.shape}, not {tuple(shape)}")
+        out = self.mask.copy() if "mass" in kinds else np.zeros_like(self.mask)
+        if "calcification" in kinds and self.calcification_mask is not None:
+            out |= self.calcification_mask
+        return out
 
     @property
     def has_mass(self) -> bool:
@@ -244,8 +258,12 @@ def _mass_shape(shape: str, radius: float, rng: np.random.Generator, size: int):
     return core, spicules
 
 
-def _add_calcifications(attn: np.ndarray, breast: np.ndarray, rng: np.random.Generator) -> None:
+def _add_calcifications(attn: np.ndarray, breast: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Add one cluster of specks; return its region (uint8): the convex hull of the specks
+    dilated by half the cluster's spread. The region draws nothing from ``rng``, so the pixels
+    are the same as before regions were recorded."""
     h, w = attn.shape
+    specks = []
     inside = np.argwhere(breast)
     cy, cx = inside[rng.integers(len(inside))]
     spread = max(h, w) * rng.uniform(0.008, 0.02)
@@ -254,6 +272,12 @@ def _add_calcifications(attn: np.ndarray, breast: np.ndarray, rng: np.random.Gen
         x = int(np.clip(cx + rng.normal(0, spread), 0, w - 1))
         rad = rng.integers(1, 3)
         attn[max(0, y - rad) : y + rad, max(0, x - rad) : x + rad] += rng.uniform(0.5, 1.0)
+        specks.append((x, y))
+    region = np.zeros((h, w), np.uint8)
+    cv2.fillConvexPoly(region, cv2.convexHull(np.array(specks, np.int32)), 1)
+    margin = max(2, round(spread / 2))
+    region = cv2.dilate(region, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * margin + 1, 2 * margin + 1)))
+    return region
 
 
 def _add_film_artifacts(img: np.ndarray, breast: np.ndarray, rng: np.random.Generator) -> None:
@@ -354,8 +378,7 @@ def make_case(index: int, seed: int = 0, config: PhantomConfig | None = None) ->
         )
 
     has_calc = rng.random() < cfg.p_calcifications
-    if has_calc:
-        _add_calcifications(attn, breast & ~pectoral, rng)
+    calc_region = _add_calcifications(attn, breast & ~pectoral, rng) if has_calc else None
 
     # projection: thickness falls off towards the skin; the skin line is a thin brighter band
     thickness = np.clip(edge / 0.12, 0, 1) ** 0.5
@@ -374,6 +397,7 @@ def make_case(index: int, seed: int = 0, config: PhantomConfig | None = None) ->
     if laterality == "R":  # chest wall on the right for right breasts
         img, mask = img[:, ::-1], mask[:, ::-1]
         lesion_masks = [m[:, ::-1] for m in lesion_masks]
+        calc_region = calc_region[:, ::-1] if calc_region is not None else None
         for les in lesions:
             r0, r1, c0, c1 = les.bbox
             les.bbox = (r0, r1, w - c1, w - c0)
@@ -392,6 +416,7 @@ def make_case(index: int, seed: int = 0, config: PhantomConfig | None = None) ->
         density=density,
         has_calcifications=bool(has_calc),
         has_film_artifacts=bool(has_film),
+        calcification_mask=np.ascontiguousarray(calc_region) if calc_region is not None else None,
     )
 
 

@@ -1,7 +1,8 @@
 """Splits are saved files, never redrawn (the nnU-Net rule).
 
 A split groups cases by patient (both views of one woman land in the same part), is drawn
-once from a seed, written as JSON, and re-read on every later run. Its SHA-256 goes into every
+once from a seed, written as JSON, and re-read on every later run. ``group_by="image"`` splits
+images independently instead: the mistake a leakage audit measures (p5), never a default. Its SHA-256 goes into every
 result's provenance, so two results can only be compared when their split hashes match.
 """
 
@@ -68,6 +69,9 @@ SCHEMES = {
 }
 
 
+GROUPINGS = ("patient", "image")
+
+
 def make_dataset_splits(
     dataset: str,
     case_ids: Sequence[str],
@@ -75,10 +79,16 @@ def make_dataset_splits(
     official: Sequence[str | None] | None = None,
     seed: int = 0,
     scheme: str | None = None,
+    group_by: str = "patient",
 ) -> dict[str, dict[str, list[str]]]:
     """Named splits (each with train / val / test parts) following the dataset's scheme, or the
     scheme of dataset ``scheme`` when a paper's protocol asks for it (p3 draws INbreast's five
-    70/30 splits T1-T5 on whatever data it runs on)."""
+    70/30 splits T1-T5 on whatever data it runs on). ``group_by="image"`` treats every image as
+    its own patient."""
+    if group_by not in GROUPINGS:
+        raise ConfigError(f"unknown split grouping {group_by!r}: use one of {', '.join(GROUPINGS)}")
+    if group_by == "image":
+        patient_ids = list(case_ids)
     if dataset not in SCHEMES:
         raise ConfigError(f"no split scheme for dataset {dataset!r}: use one of {', '.join(SCHEMES)}")
     if scheme is not None:
@@ -116,11 +126,13 @@ def make_dataset_splits(
     }
 
 
-def split_key(dataset: str, case_ids: Sequence[str], seed: int, scheme: str | None = None) -> str:
+def split_key(dataset: str, case_ids: Sequence[str], seed: int, scheme: str | None = None, group_by: str = "patient") -> str:
     """A short fingerprint of what defines a dataset's splits: same inputs, same file."""
     scheme = scheme if scheme not in (None, dataset) else None
-    h = hashlib.sha256(json.dumps([dataset, sorted(map(str, case_ids)), SCHEMES.get(scheme or dataset, ""), seed]).encode())
-    return f"{dataset}{f'-{scheme}-scheme' if scheme else ''}-seed{seed}-{h.hexdigest()[:10]}"
+    spec = [dataset, sorted(map(str, case_ids)), SCHEMES.get(scheme or dataset, ""), seed] + ([group_by] if group_by != "patient" else [])
+    h = hashlib.sha256(json.dumps(spec).encode())
+    by = "-by-image" if group_by == "image" else ""
+    return f"{dataset}{f'-{scheme}-scheme' if scheme else ''}{by}-seed{seed}-{h.hexdigest()[:10]}"
 
 
 def save_splits(path: Path, splits: Mapping[str, Mapping[str, list[str]]], meta: Mapping) -> str:
@@ -156,11 +168,12 @@ def get_or_create_splits(
     official: Sequence[str | None] | None = None,
     seed: int = 0,
     scheme: str | None = None,
+    group_by: str = "patient",
 ) -> tuple[dict[str, dict[str, list[str]]], Path, str]:
     """Load the saved splits for these cases, or draw them with the dataset's scheme and save them
     the first time. Returns (named splits, path, sha256); the file name fingerprints the inputs,
     so splits are drawn exactly once for a given case list and seed."""
-    path = Path(folder) / f"{split_key(dataset, case_ids, seed, scheme)}.json"
+    path = Path(folder) / f"{split_key(dataset, case_ids, seed, scheme, group_by)}.json"
     if path.is_file():
         splits, _, sha = load_splits(path)
         for name, parts in splits.items():
@@ -168,6 +181,6 @@ def get_or_create_splits(
             if missing:
                 raise DataError(f"split {name} in {path} lacks case {sorted(missing)[0]}: it was edited by hand; delete it to redraw")
         return splits, path, sha
-    splits = make_dataset_splits(dataset, case_ids, patient_ids, official, seed, scheme)
-    meta = {"dataset": dataset, "seed": seed, "scheme": SCHEMES[scheme or dataset], "group_by": "patient", "n_cases": len(case_ids)}
+    splits = make_dataset_splits(dataset, case_ids, patient_ids, official, seed, scheme, group_by)
+    meta = {"dataset": dataset, "seed": seed, "scheme": SCHEMES[scheme or dataset], "group_by": group_by, "n_cases": len(case_ids)}
     return splits, path, save_splits(path, splits, meta)

@@ -190,6 +190,30 @@ def bootstrap_pooled_difference(
     return point, float(np.quantile(diffs, alpha / 2)), float(np.quantile(diffs, 1 - alpha / 2))
 
 
+def batch_pooled(counts: np.ndarray, batch_size: int, smooth: float = 1e-5) -> dict[str, float]:
+    """Foreground IoU and F1 as Keras ``segmentation_models`` computes them during
+    ``model.evaluate`` (its ``IOUScore``/``FScore`` with ``threshold=0.5``, ``per_image=False``,
+    the metrics of its binary-segmentation example that p5 follows): per batch of
+    ``batch_size`` consecutive images, (TP + s) / (TP + FP + FN + s) and
+    (2TP + s) / (2TP + FP + FN + s) from the batch's pooled counts with ``smooth`` s = 1e-5,
+    then the mean over batches weighted by their number of images. A batch whose targets and
+    predictions are all empty scores 1 by the smoothing alone.
+
+    ``counts`` are per-image (TP, FP, FN, TN) in evaluation order, shape (N, 4)."""
+    c = np.asarray(counts, dtype=np.float64)
+    if c.ndim != 2 or c.shape[1] != 4 or not len(c):
+        raise ConfigError(f"counts must be per-image (TP, FP, FN, TN) of shape (N, 4), got {c.shape}")
+    if batch_size < 1:
+        raise ConfigError(f"batch_size={batch_size} must be >= 1")
+    iou, f1, weight = [], [], []
+    for start in range(0, len(c), batch_size):
+        tp, fp, fn, _ = c[start : start + batch_size].sum(axis=0)
+        iou.append((tp + smooth) / (tp + fp + fn + smooth))
+        f1.append((2 * tp + smooth) / (2 * tp + fp + fn + smooth))
+        weight.append(min(batch_size, len(c) - start))
+    return {"iou": float(np.average(iou, weights=weight)), "f1": float(np.average(f1, weights=weight))}
+
+
 def seed_interval(values, alpha: float = 0.05) -> tuple[float, float, float]:
     """Mean and Student-t confidence interval over runs (seeds); (mean, nan, nan) for one run."""
     from scipy import stats

@@ -50,7 +50,14 @@ def train_config(cfg: dict, **overrides) -> TrainConfig:
 
 
 def preprocess_config(cfg: dict) -> PreprocessConfig:
-    return PreprocessConfig(image_size=cfg["image_size"], border_crop=cfg["border_crop"], clahe=cfg["clahe"])
+    """The chain from a chapter config; ``median`` and ``jpeg_quality`` only where a paper uses them (p5)."""
+    return PreprocessConfig(
+        image_size=cfg["image_size"],
+        border_crop=cfg["border_crop"],
+        clahe=cfg["clahe"],
+        median=cfg.get("median", 0),
+        jpeg_quality=cfg.get("jpeg_quality", 0),
+    )
 
 
 def load(cfg: dict):
@@ -68,13 +75,16 @@ class Prepared:
     meta: pd.DataFrame  # one row per case: part, number of masses, mass fraction after preprocessing
     split_name: str = "default"
     scheme: str = ""  # the split scheme's description (mammorepro.data.SCHEMES)
+    group_by: str = "patient"  # "image" only in leakage audits (p5)
+    kinds: tuple[str, ...] = ("mass",)  # the lesion kinds in the masks
 
 
-def prepare(cfg: dict, cases, scheme: str | None = None) -> Prepared:
+def prepare(cfg: dict, cases, scheme: str | None = None, kinds: tuple[str, ...] = ("mass",), group_by: str = "patient") -> Prepared:
     """Split by patient with the dataset's scheme, or with ``scheme`` when the paper's protocol
     names one (saved file, reused on reruns; the first named split is used), and preprocess
-    every case of it. Real images are converted once into the preprocessed cache, then read
-    from it."""
+    every case of it, with masks of the lesion ``kinds`` (masses unless a paper segments
+    calcifications too). ``group_by="image"`` splits images, not patients (a leakage audit).
+    Real images are converted once into the preprocessed cache, then read from it."""
     folder = Path(cfg["results_root"]) / "splits"
     splits, path, sha = data_mod.get_or_create_splits(
         folder,
@@ -84,8 +94,10 @@ def prepare(cfg: dict, cases, scheme: str | None = None) -> Prepared:
         [c.official_split for c in cases],
         cfg["seed"],
         scheme=scheme,
+        group_by=group_by,
     )
     split_name, parts = next(iter(splits.items()))
+    kinds = tuple(kinds)
     pcfg = preprocess_config(cfg)
     by_id = {c.case_id: c for c in cases}
     aug = build_augmentation(seed=cfg["seed"]) if cfg["augment"] else None
@@ -93,13 +105,13 @@ def prepare(cfg: dict, cases, scheme: str | None = None) -> Prepared:
     empty = np.zeros((0, pcfg.image_size, pcfg.image_size), np.float32)
     cache = None
     if cfg["dataset"] != "phantom":
-        cache = PreprocessedCache.for_dataset(cfg["dataset"], resolve_root(cfg["dataset"], cfg["data_root"] or None), pcfg)
-        cache.build(cases, pcfg, progress=False)
+        cache = PreprocessedCache.for_dataset(cfg["dataset"], resolve_root(cfg["dataset"], cfg["data_root"] or None), pcfg, kinds)
+        cache.build(cases, pcfg, kinds, progress=False)
     for name, members in parts.items():
         if cache is not None and members:
             images, masks = cache.select(members)
         else:
-            arrays = [preprocess_case(by_id[i].image, by_id[i].mask, pcfg) for i in members]
+            arrays = [preprocess_case(by_id[i].image, by_id[i].mask_for(kinds), pcfg) for i in members]
             images = np.stack([a[0] for a in arrays]) if arrays else empty
             masks = np.stack([a[1] for a in arrays]) if arrays else empty.astype(np.uint8)
         out[name] = ArraySegmentationDataset(images, masks, members, augment=aug if name == "train" else None)
@@ -107,7 +119,7 @@ def prepare(cfg: dict, cases, scheme: str | None = None) -> Prepared:
             {"case_id": i, "part": name, "n_masses": sum(les.kind == "mass" for les in by_id[i].lesions), "mass_fraction": float(m.mean())}
             for i, m in zip(members, masks)
         ]
-    return Prepared(out, path, sha, pd.DataFrame(rows), split_name, data_mod.SCHEMES[scheme or cfg["dataset"]])
+    return Prepared(out, path, sha, pd.DataFrame(rows), split_name, data_mod.SCHEMES[scheme or cfg["dataset"]], group_by, kinds)
 
 
 def seeds(cfg: dict) -> list[int]:
@@ -204,6 +216,8 @@ def provenance(paper: str, cfg: dict, prepared: Prepared) -> dict:
         "split_file": prepared.split_path.name,
         "split_name": prepared.split_name,
         "split_sha256": prepared.split_sha256,
+        "split_group_by": prepared.group_by,
+        "lesion_kinds": list(prepared.kinds),
         "n_test": len(test),
         "n_test_with_lesion": int(sum(m.any() for m in test.masks)),
         "empty_mask_policy": EMPTY_MASK_POLICY,

@@ -1,6 +1,6 @@
 """Preprocessing: pure array operations, the configurable chain, and augmentation."""
 
-from mammorepro.preprocess.ops import clahe, crop_border, median_filter, normalize, resize_pad
+from mammorepro.preprocess.ops import clahe, crop_border, median_filter, normalize, resize_pad, to_8bit_jpeg
 from mammorepro.preprocess.pipeline import PreprocessConfig, preprocess_case, preprocess_steps
 
 __all__ = [
@@ -12,4 +12,5 @@ __all__ = [
     "preprocess_case",
     "preprocess_steps",
     "resize_pad",
+    "to_8bit_jpeg",
 ]

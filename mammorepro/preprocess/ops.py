@@ -1,8 +1,8 @@
 """Pure array functions for mammogram preprocessing.
 
 Each function takes a 2-D array and returns a new one; inputs are never modified. Used by
-the papers as follows: CLAHE (p1 sec II.1, p2 sec 3.2, p5), border crop and median filter
-(p5), resize keeping the aspect ratio with zero padding (all: the papers resize to a square
+the papers as follows: CLAHE (p1 sec II.1, p2 sec 3.2, p5), border crop, median filter and the
+conversion of 16-bit DICOM pixels to 8-bit JPEG (p5 sec 2.4), resize keeping the aspect ratio with zero padding (all: the papers resize to a square
 256 x 256 or 224 x 224; padding instead of stretching keeps mass shapes intact), and
 normalisation to [0, 1] or zero mean / unit variance.
 """
@@ -47,6 +47,22 @@ def clahe(image: np.ndarray, clip_limit: float = 2.0, tile_grid: int = 8) -> np.
         return op.apply(np.ascontiguousarray(image))
     as16 = np.round(np.clip(image, 0, 1) * 65535).astype(np.uint16)
     return op.apply(as16).astype(np.float32) / 65535.0
+
+
+def to_8bit_jpeg(image: np.ndarray, quality: int = 95) -> np.ndarray:
+    """The DICOM -> JPEG conversion of p5 sec 2.4: scale the image's own value range to 0..255
+    (what DICOM converters do), round to 8 bits and round-trip through JPEG at ``quality``
+    (OpenCV's default is 95; the paper names no quality). Returns uint8."""
+    _check_2d(image)
+    if not 1 <= int(quality) <= 100:
+        raise ConfigError(f"JPEG quality {quality} must be in 1..100 (0 in a PreprocessConfig switches the step off)")
+    x = image.astype(np.float32)
+    lo, hi = float(x.min()), float(x.max())
+    x8 = np.round((x - lo) / (hi - lo) * 255).astype(np.uint8) if hi > lo else np.zeros(image.shape, np.uint8)
+    ok, buf = cv2.imencode(".jpg", x8, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+    if not ok:  # pragma: no cover - OpenCV encodes any 2-D uint8 array
+        raise ConfigError("OpenCV could not encode the image as JPEG")
+    return cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE)
 
 
 def median_filter(image: np.ndarray, size: int = 3) -> np.ndarray:

@@ -1,7 +1,9 @@
 """The preprocessing chain as one configurable object, applied the same way to every dataset.
 
-Order: border crop -> CLAHE -> median filter -> resize with aspect kept (pad) -> normalise.
-Geometric steps (crop, resize) are applied to the mask too; intensity steps are not.
+Order: [8-bit JPEG] -> border crop -> CLAHE -> resize with aspect kept (pad) -> [median filter]
+-> normalise, the order of p5 sec 2.4 (the one paper that uses the JPEG and median steps: it
+converts to JPEG first and filters the 224 x 224 image). Geometric steps (crop, resize) are
+applied to the mask too; intensity steps are not.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ class PreprocessConfig:
     clahe: bool = True
     clahe_clip: float = 2.0
     clahe_tiles: int = 8
-    median: int = 0  # window size; 0 = off
+    median: int = 0  # window size, applied after the resize (p5); 0 = off
+    jpeg_quality: int = 0  # 16-bit -> 8-bit JPEG round trip first (p5 sec 2.4); 0 = off
     normalize: str = "minmax"
 
     def __post_init__(self) -> None:
@@ -31,6 +34,8 @@ class PreprocessConfig:
             raise ConfigError(f"image_size={self.image_size} is too small: use at least 8 (32 or more for U-Nets)")
         if self.median not in (0, 1) and self.median % 2 == 0:
             raise ConfigError(f"median={self.median} must be 0 (off) or an odd window size")
+        if not 0 <= self.jpeg_quality <= 100:
+            raise ConfigError(f"jpeg_quality={self.jpeg_quality} must be 0 (off) or a JPEG quality in 1..100")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -40,17 +45,20 @@ def preprocess_steps(image: np.ndarray, cfg: PreprocessConfig) -> list[tuple[str
     """Every intermediate image of the chain, named, for display (the tour notebook shows them)."""
     out = [("input", image)]
     x = image
+    if cfg.jpeg_quality:
+        x = ops.to_8bit_jpeg(x, cfg.jpeg_quality)
+        out.append((f"8-bit JPEG, quality {cfg.jpeg_quality}", x))
     if cfg.border_crop > 0:
         x = ops.crop_border(x, cfg.border_crop)
         out.append((f"border crop {cfg.border_crop:.0%}", x))
     if cfg.clahe:
         x = ops.clahe(x, cfg.clahe_clip, cfg.clahe_tiles)
         out.append((f"CLAHE clip {cfg.clahe_clip}, {cfg.clahe_tiles}x{cfg.clahe_tiles} tiles", x))
+    x, _ = ops.resize_pad(x, cfg.image_size)
+    out.append((f"resize + pad to {cfg.image_size}", x))
     if cfg.median > 1:
         x = ops.median_filter(x, cfg.median)
         out.append((f"median {cfg.median}x{cfg.median}", x))
-    x, _ = ops.resize_pad(x, cfg.image_size)
-    out.append((f"resize + pad to {cfg.image_size}", x))
     out.append((f"normalise ({cfg.normalize})", ops.normalize(x, cfg.normalize)))
     return out
 

@@ -1,0 +1,126 @@
+"""p5 (EfficientNet-B3 U-Net and the audit of its 0.956): configuration checks, the audit's
+one-change runs, the leak construction, the reported pair's implication, the smoke notebook's
+result files and pinned metrics."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from tests_helpers import assert_pinned_run, assert_refused_in_one_line, load_smoke_run
+
+from mammorepro.papers import p5
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"lesion_types": "calcification"}, "lesion_types="),
+        ({"split_mode": "breast"}, "split_mode="),
+        ({"image_size": 100}, "image_size=100"),
+        ({"leak_copies": 1}, "leak_copies=1"),
+        ({"encoder_weights": "/nowhere/b3.pth"}, "is not a file"),
+        ({"jpeg_quality": 120}, "jpeg_quality=120"),
+        ({"monitor": "iou"}, "monitor="),
+    ],
+)
+def test_bad_parameters_fail_in_one_line_before_any_work(params, message, tmp_path):
+    assert_refused_in_one_line(p5.configure, tmp_path, message, **params)
+
+
+def test_each_audit_run_changes_one_thing(tmp_path):
+    cfg = p5.configure("smoke", results_root=str(tmp_path / "results"))
+    runs = p5.variants(cfg)
+    assert runs[p5.MAIN] == {} and all(len(change) == 1 for name, change in runs.items() if name != p5.MAIN)
+    assert {"lesion_types": "mass"} in runs.values() and {"split_mode": "image"} in runs.values() and {"leak": True} in runs.values()
+    assert {"jpeg_quality": 0} in runs.values()
+    masses = p5.configure("smoke", results_root=str(tmp_path / "results"), lesion_types="mass", split_mode="image", jpeg_quality=0)
+    assert {"lesion_types": "mass+calcification"} in p5.variants(masses).values() and {"split_mode": "patient"} in p5.variants(masses).values()
+    assert list(p5.variants(p5.configure("smoke", results_root=str(tmp_path / "results"), audit=False))) == [p5.MAIN]
+
+
+def test_calcifications_enter_the_masks_and_the_leak_puts_twins_in_training(tmp_path):
+    cfg = p5.configure("smoke", results_root=str(tmp_path / "results"), n_cases=16)
+    cases = p5.load(cfg)
+    both = p5.prepare(cfg, cases)
+    masses = p5.prepare({**cfg, "lesion_types": "mass"}, cases)
+    assert both.kinds == ("mass", "calcification") and both.split_sha256 == masses.split_sha256  # same split, other masks
+    total = lambda prep: sum(int(ds.masks.sum()) for ds in prep.parts.values())  # noqa: E731
+    assert total(both) > total(masses)
+    leak = p5.augment_before_split(cfg, both)
+    n_copies = sum(len(ds) for ds in leak.parts.values())
+    assert n_copies == 16 * cfg["leak_copies"] and leak.group_by == "copy"
+    assert p5.twins_in_training(leak) > 0.5 and p5.twins_in_training(both) == 0.0
+    again = p5.augment_before_split(cfg, both)  # drawn once from the seed: same copies, same split file
+    assert again.split_sha256 == leak.split_sha256 and np.array_equal(again.parts["test"].images, leak.parts["test"].images)
+
+
+def test_the_reported_pair_implies_mostly_perfect_batches():
+    mix = p5.implied_mixture(0.956, 0.968)
+    assert mix["uniform_f1"] == pytest.approx(0.9775, abs=1e-4)  # equal batches would report this F1
+    assert mix["rest_iou"] == pytest.approx(0.375) and mix["perfect_share"] == pytest.approx(0.9296, abs=1e-4) and mix["consistent"]
+    # check: a 93 % / 7 % mixture of IoU 1 and 0.375 gives back both reported numbers
+    q, x = mix["perfect_share"], mix["rest_iou"]
+    assert q + (1 - q) * x == pytest.approx(0.956) and q + (1 - q) * 2 * x / (1 + x) == pytest.approx(0.968)
+    assert not p5.implied_mixture(0.5, 0.9)["consistent"]  # F1 too high for any such mixture
+
+
+def test_encoder_weights_load_from_a_local_file_and_are_recorded(tmp_path):
+    source = p5.build_model({"encoder": "efficientnet-b3", "encoder_weights": ""}, seed=7)
+    path = tmp_path / "b3.pth"
+    torch.save(source.encoder.state_dict(), path)
+    cfg = p5.configure("smoke", results_root=str(tmp_path / "results"), encoder_weights=str(path))
+    model = p5.build_model(cfg, seed=0)
+    key = "_conv_stem.weight"
+    assert torch.equal(model.encoder.state_dict()[key], source.encoder.state_dict()[key])
+    assert not torch.equal(p5.build_model({**cfg, "encoder_weights": ""}, seed=0).encoder.state_dict()[key], source.encoder.state_dict()[key])
+
+
+@pytest.fixture(scope="module")
+def smoke_p5(smoke_book):
+    return load_smoke_run(smoke_book["results"], "p5")
+
+
+@pytest.mark.notebook
+def test_p5_smoke_writes_every_table_and_figure(smoke_p5):
+    run, metrics = smoke_p5["run"], smoke_p5["metrics"]
+    assert {p.name for p in (run / "figures").iterdir()} >= {"chain.png", "curves.png", "predictions.png", "audit.png"}
+    assert metrics["pretrained_encoder"] is False and metrics["lesion_kinds"] == ["mass", "calcification"]
+    config = json.loads((run / "config.json").read_text())
+    assert config["model"]["pretrained"] is False and config["preprocess"]["jpeg_quality"] == 95 and config["preprocess"]["median"] == 3
+    assert [r["variant"] for r in metrics["runs"]] == list(p5.variants(p5.configure("smoke", results_root=str(run.parent.parent))))
+    # the audit: every definition on the same predictions, then one row per measured run
+    audit = {r["mechanism"]: r for r in metrics["audit"]}
+    assert audit["empty ground truth (masks lost in conversion), empty prediction"]["value"] == 1.0
+    assert audit["empty ground truth (masks lost in conversion), empty prediction"]["verdict (rule in audit_table)"] == "produces it without segmenting"
+    background = audit["IoU of the background class (masks inverted)"]
+    assert background["all-background"] > 0.95 and background["verdict (rule in audit_table)"] == "produces it without segmenting"
+    strict = audit["foreground IoU pooled"]
+    assert strict["all-background"] == 0.0 and strict["verdict (rule in audit_table)"] != "produces it without segmenting"
+    assert sum(r["kind"] == "measured run" for r in metrics["audit"]) == 5
+    # the Keras-style numbers of the results table come from the recorded per-run Keras scores
+    assert metrics["results"][0]["mean F1 (Keras)"] == pytest.approx(metrics["keras"][p5.MAIN]["f1"], abs=1e-4)
+    leak = metrics["variants"]["augmented before the split"]
+    assert leak["n_train"] > metrics["variants"][p5.MAIN]["n_train"] and leak["split_sha256"] != metrics["split_sha256"]
+
+
+# Pinned from the smoke run (1 seed, 20 phantom images at 64 x 64, 1 epoch, batch 4,
+# EfficientNet-B3 from random weights, CPU, deterministic kernels). All-background values are
+# exact; trained values within 1e-3 (metrics) and 2e-3 (losses, relative). One epoch checks the
+# wiring only; the default profile's results are the test of learning.
+PINNED_METRICS = {
+    "all-background": {"iou_pooled": 0.0, "pixel_accuracy": 0.995076},
+    "paper protocol": {"iou_pooled": 0.012182, "pixel_accuracy": 0.963704, "dice_per_image": 0.02715},
+    "lesion types: mass": {"iou_pooled": 0.015019, "pixel_accuracy": 0.967977},
+    "split by image": {"iou_pooled": 0.016284, "pixel_accuracy": 0.945923},
+    "augmented before the split": {"pixel_accuracy": 0.993317},
+    "16-bit input (no JPEG)": {"iou_pooled": 0.008252, "pixel_accuracy": 0.946208},
+}
+PINNED_LOSSES = {"paper protocol": [1.17411], "augmented before the split": [1.05191], "16-bit input (no JPEG)": [1.17865]}
+
+
+@pytest.mark.notebook
+def test_p5_smoke_metrics_match_pinned_values(smoke_p5):
+    metrics = smoke_p5["metrics"]
+    assert_pinned_run(metrics, PINNED_METRICS, PINNED_LOSSES)
+    assert metrics["n_test"] == 6 and all(r["epochs_run"] == 1 for r in metrics["runs"])
