@@ -143,6 +143,12 @@ scored.table
 # Definitions (blue) rescore the same predictions; measured runs (orange) each change one
 # thing in the protocol and are scored with the Keras-style IoU on their own test part. The
 # verdict follows the rule in `p5.audit_table`'s docstring, from the numbers.
+#
+# What the phantom can and cannot show: its two images of a patient are independent draws, so
+# the split by image cannot leak here. On CBIS-DDSM it can, twice over: the CC and MLO views of
+# a breast show the same lesion, and a view with both a mass and a calcification is stored as
+# two cases (a Mass- and a Calc- folder, two copies of one mammogram), so an image split can put
+# the same mammogram in training and test. Run it there with `-p dataset cbis-ddsm`.
 
 # %%
 audit = p5.audit_table(cfg, scored, trained)
