@@ -11,6 +11,7 @@ from mammorepro.metrics import (
     SegmentationScores,
     batch_pooled,
     bootstrap_ci,
+    bootstrap_unpaired_difference,
     confusion_counts,
     dice_per_image,
     iou_per_image,
@@ -145,3 +146,12 @@ def test_batch_pooled_by_hand_keras_style():
     assert batch_pooled(np.array([[0, 0, 0, 9]] * 4), 2) == pytest.approx({"iou": 1.0, "f1": 1.0})
     with pytest.raises(ConfigError, match="shape"):
         batch_pooled(np.zeros((3, 3)), 2)
+
+
+def test_unpaired_difference_resamples_each_set():
+    a, b = np.array([1.0, 1.0, 1.0]), np.array([0.0, 0.0, 0.0, 0.0])
+    assert bootstrap_unpaired_difference(a, b) == (1.0, 1.0, 1.0)  # no spread, no interval
+    point, lo, hi = bootstrap_unpaired_difference(np.array([0.0, 1.0] * 10), np.array([0.5] * 7), seed=1)
+    assert point == pytest.approx(0.0) and lo < 0 < hi
+    with pytest.raises(ConfigError, match="at least one"):
+        bootstrap_unpaired_difference([], [1.0])

@@ -100,6 +100,11 @@ def test_p5_smoke_writes_every_table_and_figure(smoke_p5):
     assert sum(r["kind"] == "measured run" for r in metrics["audit"]) == 5
     # the Keras-style numbers of the results table come from the recorded per-run Keras scores
     assert metrics["results"][0]["mean F1 (Keras)"] == pytest.approx(metrics["keras"][p5.MAIN]["f1"], abs=1e-4)
+    # the findings are generated from the audit's numbers
+    assert len(metrics["findings"]) == 5 and "93%" in metrics["findings"][3]
+    assert f"{audit['IoU of the background class (masks inverted)']['all-background']:.3f}" in metrics["findings"][1]
+    ceiling = audit[p5.TRAINING]["value"]
+    assert audit["augmented before the split"]["verdict (rule in audit_table)"] == f"cannot produce it here (training-set ceiling {ceiling:.3f})"
     leak = metrics["variants"]["augmented before the split"]
     assert leak["n_train"] > metrics["variants"][p5.MAIN]["n_train"] and leak["split_sha256"] != metrics["split_sha256"]
 

@@ -214,6 +214,17 @@ def batch_pooled(counts: np.ndarray, batch_size: int, smooth: float = 1e-5) -> d
     return {"iou": float(np.average(iou, weights=weight)), "f1": float(np.average(f1, weights=weight))}
 
 
+def bootstrap_unpaired_difference(a, b, n_boot: int = 2000, alpha: float = 0.05, seed: int = 0) -> tuple[float, float, float]:
+    """mean(a) - mean(b) for two different sets of images (e.g. two test parts of two splits),
+    with a percentile bootstrap CI that resamples each set independently."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if not len(a) or not len(b):
+        raise ConfigError("both sets need at least one value for a difference")
+    rng = np.random.default_rng(seed)
+    diffs = a[rng.integers(0, len(a), (n_boot, len(a)))].mean(axis=1) - b[rng.integers(0, len(b), (n_boot, len(b)))].mean(axis=1)
+    return float(a.mean() - b.mean()), float(np.quantile(diffs, alpha / 2)), float(np.quantile(diffs, 1 - alpha / 2))
+
+
 def seed_interval(values, alpha: float = 0.05) -> tuple[float, float, float]:
     """Mean and Student-t confidence interval over runs (seeds); (mean, nan, nan) for one run."""
     from scipy import stats
