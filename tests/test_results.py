@@ -40,3 +40,25 @@ def test_results_only_land_in_a_results_folder(tmp_path):
 def test_environment_names_versions():
     env = environment()
     assert env["python"] and env["versions"]["numpy"]
+
+
+def test_git_state_ignores_rewritten_results_but_not_code(tmp_path):
+    import subprocess
+
+    from mammorepro.report.results import git_commit
+
+    def git(*args):
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    git("init", "-q")
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "metrics.json").write_text("{}")
+    (tmp_path / "code.py").write_text("x = 1\n")
+    git("add", "-A")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init")
+    assert git_commit(tmp_path)["dirty"] is False
+    (tmp_path / "results" / "metrics.json").write_text('{"rerun": 1}')  # a rerun rewrites its own outputs
+    assert git_commit(tmp_path)["dirty"] is False
+    (tmp_path / "code.py").write_text("x = 2\n")
+    state = git_commit(tmp_path)
+    assert state["dirty"] is True and len(state["commit"]) == 40

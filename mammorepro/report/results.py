@@ -97,12 +97,14 @@ def file_sha256(path: Path) -> str:
 
 
 def git_commit(repo: Path | None = None) -> dict:
-    """The commit the code ran at and whether the tree had uncommitted changes."""
+    """The commit the code ran at and whether the tree had uncommitted changes. Changes under
+    ``results/`` do not count: a rerun rewrites its own committed result files before it
+    records this, and those are outputs, not the code that ran."""
     cwd = repo or Path(__file__).resolve().parents[2]
     try:
         sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=10)
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd, capture_output=True, text=True, timeout=10
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)results"], cwd=cwd, capture_output=True, text=True, timeout=10
         )
     except (OSError, subprocess.SubprocessError):
         return {"commit": None, "dirty": None}
