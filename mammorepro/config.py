@@ -34,6 +34,9 @@ COMMON_PARAMETERS = (
     "results_root",
 )
 
+# the values every paper chapter starts from (its profiles add and override)
+CHAPTER_BASE = {"dataset": "phantom", "data_root": "", "seed": 0, "n_seeds": 1, "device": "auto", "results_root": "results"}
+
 
 def resolve(profiles: Mapping[str, Mapping], profile: str = "default", **params) -> dict:
     """Merge ``params`` over the profile's values and validate; returns a flat dict.

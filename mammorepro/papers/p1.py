@@ -86,12 +86,7 @@ EDGE_AWARE_CRF = CRFParams(gaussian_compat=3.0, bilateral_schan=13.0, bilateral_
 EDGE_AWARE_METHOD = "DS U-Net + edge-aware CRF"
 
 _COMMON = {
-    "dataset": "phantom",
-    "data_root": "",
-    "seed": 0,
-    "n_seeds": 1,  # seeds seed, seed+1, ...: every variant is trained once per seed
-    "device": "auto",
-    "results_root": "results",
+    **config_mod.CHAPTER_BASE,
     "encoder_weights": "",  # a local state dict for the encoder of every variant; empty: random init
     "border_crop": 0.01,
     "clahe": True,

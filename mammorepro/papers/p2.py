@@ -69,12 +69,7 @@ COMPARISONS = [
 ]
 
 _COMMON = {
-    "dataset": "phantom",
-    "data_root": "",
-    "seed": 0,
-    "n_seeds": 1,
-    "device": "auto",
-    "results_root": "results",
+    **config_mod.CHAPTER_BASE,
     "border_crop": 0.01,
     "clahe": True,
     "augment": True,  # rotation, flips, zoom, contrast (sec. 3.2)

@@ -109,14 +109,9 @@ COMPARISONS = [
 PATCH_COMPARISON = [{"claim": "v19U-Net++ segments mass patches better than U-Net", "better": "v19U-Net++", "than": "U-Net", "where": "Table 4"}]
 
 _COMMON = {
-    "dataset": "phantom",
-    "data_root": "",
+    **config_mod.CHAPTER_BASE,
     "pretrain_dataset": "phantom",  # "" = no pre-training; the paper: cbis-ddsm
     "pretrain_root": "",
-    "seed": 0,
-    "n_seeds": 1,
-    "device": "auto",
-    "results_root": "results",
     "splits": "T1",  # comma-separated subset of T1..T5
     "scales": PAPER_SCALES,  # for a 2048-pixel-high image; scaled with full_height
     "single_scale": 4,  # 1-based index into scales: the single-scale detector (416 x 832 here)

@@ -109,12 +109,8 @@ COMPARISONS = [
 ]
 
 _COMMON = {
-    "dataset": "phantom",
-    "data_root": "",
-    "seed": 0,
+    **config_mod.CHAPTER_BASE,
     "n_seeds": 3,
-    "device": "auto",
-    "results_root": "results",
     "models": ",".join(MODELS),
     "masses_only": True,  # the paper's 100 subjects each show a tumour
     "border_crop": 0.01,

@@ -61,12 +61,7 @@ LEAKS = ("split by image", "augmented before the split")
 REACH = 0.01
 
 _COMMON = {
-    "dataset": "phantom",
-    "data_root": "",
-    "seed": 0,
-    "n_seeds": 1,
-    "device": "auto",
-    "results_root": "results",
+    **config_mod.CHAPTER_BASE,
     "border_crop": 0.01,  # "a small percentage of the image on all sides" (sec. 2.4)
     "clahe": True,
     "median": 3,  # skimage's default footprint: 3 x 3, after the resize (sec. 2.4)
