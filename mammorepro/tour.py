@@ -20,6 +20,7 @@ from mammorepro.losses import build_loss
 from mammorepro.metrics import SegmentationScores
 from mammorepro.models import check_input_size, count_parameters, create_model
 from mammorepro.papers.common import (
+    plot_preprocessing,
     Prepared,
     all_background,
     checkpoint_dir,
@@ -30,13 +31,11 @@ from mammorepro.papers.common import (
     pick_cases,
     plot_history,
     prepare,
-    preprocess_config,
     record_run,
     train_config,
 )
-from mammorepro.preprocess import preprocess_steps
 
-__all__ = ["PROFILES", "Prepared", "Scored", "configure", "load", "plot_history", "prepare", "record", "score", "train"]
+__all__ = ["PROFILES", "Prepared", "Scored", "configure", "load", "plot_history", "plot_preprocessing", "prepare", "record", "score", "train"]
 
 PAPER = "tour"
 _COMMON = {
@@ -135,20 +134,6 @@ def plot_cases(cases, n: int = 8, real_samples: list | None = None):
         ax.imshow(img, cmap="gray")
         ax.set_title(title, fontsize=8)
     for ax in axes[0]:
-        ax.axis("off")
-    fig.tight_layout()
-    return fig
-
-
-def plot_preprocessing(case, cfg: dict):
-    """Each step of the preprocessing chain on one case."""
-    import matplotlib.pyplot as plt
-
-    steps = preprocess_steps(case.image, preprocess_config(cfg))
-    fig, axes = plt.subplots(1, len(steps), figsize=(2.4 * len(steps), 3.6), squeeze=False)
-    for ax, (name, img) in zip(axes[0], steps):
-        ax.imshow(img, cmap="gray")
-        ax.set_title(f"{name}\n{img.shape[0]}x{img.shape[1]} {img.dtype}", fontsize=8)
         ax.axis("off")
     fig.tight_layout()
     return fig

@@ -103,7 +103,7 @@ fig_chain = p5.plot_chain(cases, cfg)
 
 # %%
 trained = p5.train_runs(cfg, cases, prepared)
-p5.Runs([r for v in trained.values() for r in v.runs]).overview()
+p5.all_runs(trained).overview()
 
 # %%
 p5.lesion_share(trained)

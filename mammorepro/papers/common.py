@@ -23,7 +23,7 @@ from mammorepro.data.cache import PreprocessedCache
 from mammorepro.data.roots import resolve_root
 from mammorepro.engine import ArraySegmentationDataset, History, TrainConfig, fit, predict, resolve_device, score_predictions
 from mammorepro.metrics import DEFINITIONS, SegmentationScores, bootstrap_ci
-from mammorepro.preprocess import PreprocessConfig, preprocess_case
+from mammorepro.preprocess import PreprocessConfig, preprocess_case, preprocess_steps
 from torch import nn
 from mammorepro.preprocess.augment import build_augmentation
 from mammorepro.report import RunRecorder
@@ -466,5 +466,19 @@ def plot_run_histories(runs: Runs, variants: list[str], seed: int | None = None)
     for j, variant in enumerate(variants):
         run = runs.get(variant, seed)
         draw_history(axes[0][j], axes[1][j], run.history, f"{variant}, seed {run.seed}:")
+    fig.tight_layout()
+    return fig
+
+
+def plot_preprocessing(case, cfg: dict):
+    """Each step of the preprocessing chain on one case."""
+    import matplotlib.pyplot as plt
+
+    steps = preprocess_steps(case.image, preprocess_config(cfg))
+    fig, axes = plt.subplots(1, len(steps), figsize=(2.4 * len(steps), 3.6), squeeze=False)
+    for ax, (name, img) in zip(axes[0], steps):
+        ax.imshow(img, cmap="gray")
+        ax.set_title(f"{name}\n{img.shape[0]}x{img.shape[1]} {img.dtype}", fontsize=8)
+        ax.axis("off")
     fig.tight_layout()
     return fig

@@ -185,10 +185,9 @@ def augment_before_split(cfg: dict, prepared: Prepared) -> Prepared:
 def twins_in_training(prepared: Prepared) -> float:
     """Share of test images whose source image also has a copy in the training part (0 for an
     honest split)."""
-    source = lambda c: c.split("#copy")[0]  # noqa: E731
-    train = {source(c) for c in prepared.parts["train"].case_ids}
-    test = prepared.parts["test"].case_ids
-    return float(np.mean([source(c) in train for c in test])) if len(test) else float("nan")
+    train = {c.split("#copy")[0] for c in prepared.parts["train"].case_ids}
+    test = [c.split("#copy")[0] for c in prepared.parts["test"].case_ids]
+    return float(np.mean([c in train for c in test])) if test else float("nan")
 
 
 def build_model(cfg: dict, seed: int) -> nn.Module:
@@ -218,6 +217,11 @@ class Variant:
     cfg: dict
     prepared: Prepared
     runs: list[Run]
+
+
+def all_runs(trained: dict[str, Variant]) -> Runs:
+    """Every variant's runs in one :class:`Runs` (for the overview and metrics.json)."""
+    return Runs([r for v in trained.values() for r in v.runs])
 
 
 def variant_config(cfg: dict, change: dict) -> dict:
@@ -287,8 +291,13 @@ def _mean(values: list[dict], key: str) -> float:
 
 
 def _background_iou(scores: list[SegmentationScores]) -> float:
-    """IoU of the background class, pooled: what "IoU" reads if the masks were inverted."""
-    return float(np.mean([(lambda tp, fp, fn, tn: tn / (tn + fp + fn))(*s.counts.sum(axis=0)) for s in scores]))
+    """IoU of the background class, pooled (TN / (TN + FP + FN)): what "IoU" reads if the
+    masks were inverted; mean over seeds."""
+    values = []
+    for s in scores:
+        _, fp, fn, tn = s.counts.sum(axis=0)
+        values.append(tn / (tn + fp + fn))
+    return float(np.mean(values))
 
 
 def results_table(cfg: dict, scored: Scored) -> pd.DataFrame:
@@ -427,7 +436,7 @@ def findings(cfg: dict, scored: Scored, audit: pd.DataFrame) -> list[str]:
 def claims_table(cfg: dict, scored: Scored) -> pd.DataFrame:
     """Reported vs reproduced (the paper's protocol): mean IoU and F1 under the Keras-style
     definition and the strict per-image one, with a 95 % CI and the all-background value."""
-    main, trivial = scored.scores[MAIN], scored.scores["all-background"]
+    main = scored.scores[MAIN]
     rows = []
     for key, word, strict in (("iou", "mean IoU", "iou"), ("f1", "mean F1 (Dice)", "dice")):
         per_image = common.per_image_mean(main, strict)
@@ -454,27 +463,26 @@ def record(
     Keras-style one, the audit and claims tables, each run's history), per_case.csv, config.json
     (with whether ImageNet weights were used), env.json and the figures."""
     main = trained[MAIN]
-    runs = Runs([r for v in trained.values() for r in v.runs])
     metrics = {
         "seeds": seeds(cfg),
         "pretrained_encoder": bool(cfg["encoder_weights"]),
         "parameters": count_parameters(main.runs[0].model),
         "variants": {
             name: {
-                "changes": {k: v for k, v in change.items()},
-                "split_file": trained[name].prepared.split_path.name if name in trained else None,
-                "split_sha256": trained[name].prepared.split_sha256 if name in trained else None,
-                "n_train": len(trained[name].prepared.parts["train"]) if name in trained else None,
-                "epochs": trained[name].cfg["epochs"] if name in trained else None,
+                "changes": variants(cfg)[name],
+                "split_file": v.prepared.split_path.name,
+                "split_sha256": v.prepared.split_sha256,
+                "n_train": len(v.prepared.parts["train"]),
+                "epochs": v.cfg["epochs"],
             }
-            for name, change in variants(cfg).items()
+            for name, v in trained.items()
         },
         "methods": {m: mean_summary(s) for m, s in scored.scores.items()},
         "keras": {m: {"iou": _mean(k, "iou"), "f1": _mean(k, "f1")} for m, k in scored.keras.items()},
         "implied_mixture": implied_mixture(),
         "findings": list(findings or []),
         **{name: frame.reset_index().to_dict(orient="records") for name, frame in tables.items()},
-        "runs": runs.summary(),
+        "runs": all_runs(trained).summary(),
     }
     frames = common.per_seed_case_frames({f"p >= {cfg['threshold']}": scored.scores}, seeds(cfg), seedless=("all-background",))
     extra = {
@@ -491,10 +499,8 @@ def record(
 
 def plot_chain(cases, cfg: dict):
     """The preprocessing chain of sec. 2.4 on the first case with a lesion of the chosen kinds."""
-    from mammorepro.tour import plot_preprocessing
-
     case = next((c for c in cases if c.mask_for(kinds(cfg)).any()), cases[0])
-    return plot_preprocessing(case, cfg)
+    return common.plot_preprocessing(case, cfg)
 
 
 def plot_curves(trained: dict[str, Variant], seed: int | None = None):
