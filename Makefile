@@ -1,5 +1,6 @@
 # Two commands do all the set-up on a fresh machine with Python 3.11 (no conda needed):
-#   make book   install, execute every notebook (default profile, phantom data), build the HTML book
+#   make book   install, execute every notebook (default profile, phantom data), regenerate the
+#               README's results section from results/, build the HTML book
 #   make test   install, then unit tests + notebook runs with the smoke profile + the book build
 PYTHON ?= python3
 VENV   ?= .venv
@@ -26,6 +27,7 @@ notebooks: $(STAMP)
 	$(BIN)/python -m mammorepro run --all --profile $(PROFILE)
 
 book: notebooks
+	$(BIN)/python -m mammorepro readme
 	$(BIN)/jupyter-book build . --warningiserror --keep-going
 	@echo "The book is at $(CURDIR)/_build/html/index.html"
 

@@ -3,6 +3,7 @@
     run NOTEBOOK [--profile P] [-p NAME VALUE ...] [--output DIR]   execute one notebook
     run --all [--profile P]                                          execute every notebook
     models                                                           list registered models
+    readme [--check]                                                 regenerate (or check) the README's results section
     data check DATASET [--root PATH] [--quick]                       integrity report of a dataset copy
     data phantom DATASET DEST [-n N]                                 write phantom cases in DATASET's layout
 
@@ -50,6 +51,18 @@ def _models(_args) -> int:
     return 0
 
 
+def _readme(args) -> int:
+    from mammorepro.notebooks import REPO
+    from mammorepro.report.readme import update
+
+    current = update(REPO / "README.md", REPO / "results", check=args.check)
+    if args.check and not current:
+        print("error: README.md's results section is stale: run `python -m mammorepro readme` and commit it", file=sys.stderr)
+        return 1
+    print("README.md's results section is current" if current else "README.md's results section rewritten from results/")
+    return 0
+
+
 def _data_check(args) -> int:
     from mammorepro.data.check import check, scan
 
@@ -82,6 +95,9 @@ def main(argv: list[str] | None = None) -> int:
     run.set_defaults(func=_run)
     models = sub.add_parser("models", help="list the registered models")
     models.set_defaults(func=_models)
+    readme = sub.add_parser("readme", help="regenerate the README's results section from results/")
+    readme.add_argument("--check", action="store_true", help="only check it is current (exit 1 if not)")
+    readme.set_defaults(func=_readme)
     data = sub.add_parser("data", help="dataset tools").add_subparsers(dest="data_command", required=True)
     chk = data.add_parser("check", help="integrity report: counts and every defect as one line (exit 1 if any)")
     chk.add_argument("dataset", choices=list(LOADERS))

@@ -23,6 +23,9 @@ NOTEBOOKS = {
     "p3_two_stage_msf": "mammorepro.papers.p3",
     "p4_model_comparison": "mammorepro.papers.p4",
     "p5_efficientnet_unet": "mammorepro.papers.p5",
+    "side_by_side": "mammorepro.papers.side_by_side",
+    "real_data_mias": "mammorepro.papers.real_data",
+    "claims": "mammorepro.report.claims",  # last: it reads every chapter's result folder
 }
 REPO = Path(__file__).resolve().parents[1]
 

@@ -155,3 +155,15 @@ def test_unpaired_difference_resamples_each_set():
     assert point == pytest.approx(0.0) and lo < 0 < hi
     with pytest.raises(ConfigError, match="at least one"):
         bootstrap_unpaired_difference([], [1.0])
+
+
+def test_bootstrap_pooled_ci_averages_runs_and_resamples_images_together():
+    from mammorepro.metrics import bootstrap_pooled_ci
+
+    a = np.array([[10, 0, 0, 90], [0, 10, 10, 80]])  # image 1 perfect, image 2 all wrong
+    value, lo, hi = bootstrap_pooled_ci([a, a], "dice_pooled", n_boot=500)
+    assert value == pytest.approx(20 / 40) and lo < value < hi
+    value, lo, hi = bootstrap_pooled_ci([a[:1], a[:1]], "dice_pooled", n_boot=50)
+    assert value == lo == hi == 1.0
+    with pytest.raises(ValueError):
+        bootstrap_pooled_ci([a, a[:1]], "dice_pooled")

@@ -168,6 +168,22 @@ def bootstrap_ci(
     return float(np.quantile(means, alpha / 2)), float(np.quantile(means, 1 - alpha / 2))
 
 
+def bootstrap_pooled_ci(counts: list[np.ndarray], metric: str, n_boot: int = 2000, alpha: float = 0.05, seed: int = 0) -> tuple[float, float, float]:
+    """A pooled metric over the same images scored by several runs (seeds): per-image counts
+    (N, 4) per run, images resampled together for every run, the metric pooled per run and
+    averaged over runs. Returns (value, CI low, CI high)."""
+    runs = [np.asarray(c, dtype=np.int64) for c in counts]
+    n = len(runs[0])
+    if any(len(c) != n for c in runs):
+        raise ValueError("runs scored different numbers of images: their pooled counts cannot be resampled together")
+    if metric not in POOLED:
+        raise ConfigError(f"{metric!r} is not a pooled metric: use one of {', '.join(POOLED)}")
+    point = float(np.mean([pooled_from_totals(c.sum(axis=0))[metric] for c in runs]))
+    idx = np.random.default_rng(seed).integers(0, n, size=(n_boot, n))
+    values = np.mean([pooled_from_totals(c[idx].sum(axis=1))[metric] for c in runs], axis=0)
+    return point, float(np.quantile(values, alpha / 2)), float(np.quantile(values, 1 - alpha / 2))
+
+
 def bootstrap_pooled_difference(
     counts_a: list[np.ndarray], counts_b: list[np.ndarray], metric: str, n_boot: int = 2000, alpha: float = 0.05, seed: int = 0
 ) -> tuple[float, float, float]:

@@ -21,6 +21,7 @@ import pandas as pd
 from mammorepro import data as data_mod
 from mammorepro.data.cache import PreprocessedCache
 from mammorepro.data.roots import resolve_root
+from mammorepro.errors import ConfigError
 from mammorepro.engine import ArraySegmentationDataset, History, TrainConfig, fit, predict, resolve_device, score_predictions
 from mammorepro.metrics import DEFINITIONS, SegmentationScores, bootstrap_ci
 from mammorepro.preprocess import PreprocessConfig, preprocess_case, preprocess_steps
@@ -79,9 +80,11 @@ class Prepared:
     kinds: tuple[str, ...] = ("mass",)  # the lesion kinds in the masks
 
 
-def prepare(cfg: dict, cases, scheme: str | None = None, kinds: tuple[str, ...] = ("mass",), group_by: str = "patient") -> Prepared:
+def prepare(
+    cfg: dict, cases, scheme: str | None = None, kinds: tuple[str, ...] = ("mass",), group_by: str = "patient", split: str | None = None
+) -> Prepared:
     """Split by patient with the dataset's scheme, or with ``scheme`` when the paper's protocol
-    names one (saved file, reused on reruns; the first named split is used), and preprocess
+    names one (saved file, reused on reruns; the named ``split``, else the first), and preprocess
     every case of it, with masks of the lesion ``kinds`` (masses unless a paper segments
     calcifications too). ``group_by="image"`` splits images, not patients (a leakage audit).
     Real images are converted once into the preprocessed cache, then read from it."""
@@ -96,7 +99,10 @@ def prepare(cfg: dict, cases, scheme: str | None = None, kinds: tuple[str, ...] 
         scheme=scheme,
         group_by=group_by,
     )
-    split_name, parts = next(iter(splits.items()))
+    if split is not None and split not in splits:
+        raise ConfigError(f"split {split!r} is not in {path.name}: it holds {', '.join(splits)}")
+    split_name = split or next(iter(splits))
+    parts = splits[split_name]
     kinds = tuple(kinds)
     pcfg = preprocess_config(cfg)
     by_id = {c.case_id: c for c in cases}

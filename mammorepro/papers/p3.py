@@ -136,13 +136,14 @@ PROFILES = {
         "det_width": 0.125, "pretrain_iterations": 2, "det_iterations": 3, "det_batch_size": 2, "det_score": 0.003,
         "epochs": 1, "batch_size": 4, "lr": 1e-3, "patience": 0,
     },
+    # default: sized for the book's CPU budget (about 10 minutes on 2 cores)
     "default": {
-        **_COMMON, "n_cases": 160, "pretrain_n_cases": 120, "full_height": 1024, "image_size": 64, "onestage_height": 128,
-        "det_width": 0.25, "pretrain_iterations": 200, "det_iterations": 250, "det_batch_size": 8,
-        "epochs": 6, "batch_size": 4, "lr": 1e-3, "patience": 0,
+        **_COMMON, "n_cases": 110, "pretrain_n_cases": 60, "full_height": 1024, "image_size": 32, "onestage_height": 128,
+        "det_width": 0.25, "pretrain_iterations": 120, "det_iterations": 150, "det_batch_size": 8,
+        "epochs": 4, "batch_size": 4, "lr": 1e-3, "patience": 0,
     },
     "full": {
-        **_COMMON, "n_cases": 410, "pretrain_n_cases": 1514, "full_height": 2048, "image_size": 256, "onestage_height": 512,
+        **_COMMON, "pretrain_dataset": "cbis-ddsm", "n_cases": 410, "pretrain_n_cases": 1514, "full_height": 2048, "image_size": 256, "onestage_height": 512,
         "det_width": 1.0, "pretrain_iterations": 60000, "det_iterations": 30000, "det_batch_size": 32,
         "epochs": 100, "batch_size": 4, "lr": 1e-4, "patience": 10, "splits": "T1,T2,T3,T4,T5",
     },
@@ -207,10 +208,13 @@ def scales(cfg: dict) -> list[tuple[int, int]]:
 
 def train_sizes(cfg: dict) -> tuple[tuple[int, int], ...]:
     """Multi-scale training sizes: every height that is a multiple of 64 between the smallest
-    and the largest MSF scale, with width = height / 2."""
-    hs = [h for h, _ in scales(cfg)]
+    and the largest MSF scale, at the scales' aspect ratio (width = height / 2 for the paper's
+    2:1 mammograms; square for square inputs), widths rounded to a multiple of 32."""
+    sizes = scales(cfg)
+    hs = [h for h, _ in sizes]
+    aspect = sizes[-1][1] / sizes[-1][0]
     lo, hi = max(64, 64 * int(np.ceil(min(hs) / 64))), max(64, 64 * int(max(hs) // 64))
-    return tuple((h, h // 2) for h in range(lo, max(lo, hi) + 1, 64))
+    return tuple((h, max(32, 32 * int(round(h * aspect / 32)))) for h in range(lo, max(lo, hi) + 1, 64))
 
 
 # ----------------------------------------------------------------------------- data
@@ -396,17 +400,17 @@ def detection_metrics(cfg: dict, stage1: Stage1, test: FullImages) -> dict:
         recall, precision = precision_recall(m)
         curves[name] = {"fp_per_image": fps.round(4).tolist(), "tpr": tpr.round(4).tolist(), "recall": recall.round(4).tolist(), "precision": precision.round(4).tolist()}
         curves[name]["ap"] = average_precision(m)
-        curves[name].update(_tpr_fp(cfg, kept(dets, cfg["det_score"]), test.boxes))
+        curves[name].update(tpr_fp(cfg, kept(dets, cfg["det_score"]), test.boxes))
     out["ap"] = curves["x".join(map(str, scales(cfg)[single]))]["ap"]
     out["scales"] = curves
     shape = test.images.shape[1:]
     out["msf"] = {}
     for lam in sorted(set(lambdas(cfg)) | {cfg["msf_lambda"]}):
-        out["msf"][str(lam)] = _tpr_fp(cfg, msf_candidates(cfg, stage1.per_scale, shape, lam), test.boxes)
+        out["msf"][str(lam)] = tpr_fp(cfg, msf_candidates(cfg, stage1.per_scale, shape, lam), test.boxes)
     return out
 
 
-def _tpr_fp(cfg: dict, candidates, truths) -> dict:
+def tpr_fp(cfg: dict, candidates, truths) -> dict:
     """TPR and FP per image of a fixed candidate set, under the IoU rule and the centre rule."""
     t, f = tpr_at_fp(match_detections(candidates, truths, cfg["hit_iou"]))
     tc, fc = tpr_at_fp(match_detections(candidates, truths, rule="centre"))

@@ -1,0 +1,130 @@
+"""The real-data chapter (``notebooks/real_data_mias``): the shared protocol
+(:mod:`mammorepro.papers.side_by_side`) on mini-MIAS, shown beside the phantom's run.
+
+mini-MIAS (Suckling et al. 1994) is the one mammography data set anyone can download freely.
+Its masses are given as a centre and a radius: every mask is a CIRCLE, not an outline. A
+method scored against circles is scored against a shape the radiologist never drew;
+:func:`circle_agreement` measures, on phantom masses whose true outline is known, how far the
+enclosing circle (the one :func:`mammorepro.data.mias.write_phantom` writes, as mini-MIAS
+does) is from the outline: that Dice is the ceiling of any method that draws the true shape.
+
+This chapter trains nothing: it reads ``results/side_by_side/*/metrics.json``. The mini-MIAS
+run is ``python -m mammorepro run side_by_side --profile full -p dataset mias -p data_root
+/path/to/mini-MIAS`` (five folds by patient); its folder is ``<profile>-mias``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from mammorepro.metrics import bootstrap_ci, dice_per_image
+from mammorepro.papers.side_by_side import PAPER, TABLE_METRICS
+
+REAL_DATASET = "mias"
+# the page's parameters (notebooks/real_data_mias): phantom cases for the circle measurement
+PROFILES = {p: {"n_cases": 60, "seed": 0, "results_root": "results"} for p in ("smoke", "default", "full")}
+
+
+def configure(profile: str = "default", **params) -> dict:
+    from mammorepro import config as config_mod
+
+    return config_mod.resolve(PROFILES, profile, **params)
+
+
+def side_by_side_runs(results_root: str | Path = "results") -> list[dict]:
+    """Every shared-protocol result folder: its metrics.json, env.json and folder name."""
+    out = []
+    for path in sorted((Path(results_root) / PAPER).glob("*/metrics.json")):
+        env_path = path.parent / "env.json"
+        out.append({"folder": path.parent, "metrics": json.loads(path.read_text()), "env": json.loads(env_path.read_text()) if env_path.is_file() else {}})
+    return out
+
+
+def runs_overview(runs: list[dict]) -> pd.DataFrame:
+    """One line per result folder: data, profile, device, commit, splits, seeds, test images."""
+    rows = []
+    for r in runs:
+        m, env = r["metrics"], r["env"]
+        git = env.get("git") or {}
+        rows.append(
+            {
+                "folder": str(Path(PAPER) / r["folder"].name),
+                "dataset": m["dataset"],
+                "profile": m["profile"],
+                "device": env.get("device", ""),
+                "commit": (git.get("commit") or "")[:10] + (" dirty" if git.get("dirty") else ""),
+                "splits": ", ".join(m["splits"]),
+                "seeds": len(m["seeds"]),
+                "test images with a mass": m["n_test"],
+                "test images incl. normals": m["n_test_including_normals"],
+                "split file": f"{m['split_file']} ({m['split_sha256'][:10]})",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def beside(runs: list[dict], metric: str = "dice_per_image") -> pd.DataFrame:
+    """One column per result folder (dataset, profile, device), one row per method:
+    ``metric`` as mean [95 % CI] from each run's table."""
+    columns = {}
+    for r in runs:
+        m = r["metrics"]
+        name = f"{m['dataset']} / {m['profile']} / {r['env'].get('device', '?')}"
+        columns[name] = {
+            row["method"]: f"{row[metric]:.3f} [{row[f'{metric}_low']:.3f}, {row[f'{metric}_high']:.3f}]" for row in m["table"]
+        }
+    return pd.DataFrame(columns).rename_axis(f"{TABLE_METRICS.get(metric, metric)}")
+
+
+def enclosing_circle(mask: np.ndarray) -> np.ndarray:
+    """The circle mini-MIAS would record for a mass: centred at its centre of mass, radius to
+    its farthest pixel (+1), as :func:`mammorepro.data.mias.write_phantom` writes it."""
+    rr, cc = np.nonzero(mask)
+    r0, c0 = rr.mean(), cc.mean()
+    radius = np.ceil(np.sqrt(((rr - r0) ** 2 + (cc - c0) ** 2).max())) + 1
+    yy, xx = np.ogrid[: mask.shape[0], : mask.shape[1]]
+    return (yy - r0) ** 2 + (xx - c0) ** 2 <= radius**2
+
+
+def circle_agreement(cases, seed: int = 0) -> dict:
+    """Dice between each mass's true outline and its enclosing circle, over the masses of
+    ``cases`` (phantom cases, whose outlines are known): mean, 95 % bootstrap CI, number of
+    masses, and the circle's area relative to the mass's."""
+    dice, ratio = [], []
+    for case in cases:
+        for m in case.mass_masks():
+            if not m.any():
+                continue
+            circle = enclosing_circle(m)
+            dice.append(float(dice_per_image(circle[None], m[None].astype(bool))[0]))
+            ratio.append(float(circle.sum() / m.sum()))
+    if not dice:
+        return {"masses": 0}
+    lo, hi = bootstrap_ci(np.array(dice), seed=seed)
+    return {"masses": len(dice), "dice": float(np.mean(dice)), "dice_low": lo, "dice_high": hi, "circle_area_over_mass_area": float(np.median(ratio))}
+
+
+def plot_circles(cases, n: int = 4):
+    """Phantom masses with their true outline (green) and the circle mini-MIAS would give (red)."""
+    import matplotlib.pyplot as plt
+
+    masses = [(c, m) for c in cases for m in c.mass_masks() if m.any()][:n]
+    fig, axes = plt.subplots(1, len(masses), figsize=(2.6 * len(masses), 2.8), squeeze=False)
+    for ax, (case, m) in zip(axes[0], masses):
+        rr, cc = np.nonzero(m)
+        pad = 1 + max(np.ptp(rr), np.ptp(cc))
+        y0, y1 = max(0, rr.min() - pad), min(m.shape[0], rr.max() + pad)
+        x0, x1 = max(0, cc.min() - pad), min(m.shape[1], cc.max() + pad)
+        circle = enclosing_circle(m)
+        ax.imshow(case.image[y0:y1, x0:x1], cmap="gray")
+        ax.contour(m[y0:y1, x0:x1], [0.5], colors="lime", linewidths=0.8)
+        ax.contour(circle[y0:y1, x0:x1], [0.5], colors="red", linewidths=0.8)
+        d = dice_per_image(circle[None], m[None].astype(bool))[0]
+        ax.set_title(f"{case.case_id}\noutline vs circle: Dice {d:.2f}", fontsize=7)
+        ax.axis("off")
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,109 @@
+"""The shared protocol: parameter checks, the smoke notebook's table and result files, and the
+mini-MIAS path (five folds by patient, circle masks) on phantom cases written in its layout."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from tests_helpers import assert_refused_in_one_line, load_smoke_run
+
+from mammorepro.data import PhantomConfig
+from mammorepro.papers import real_data, side_by_side
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"methods": "U-Net,SegFormer"}, "methods="),
+        ({"methods": "DS U-Net + CRF"}, "needs DS U-Net"),
+        ({"folds": 2}, "folds=2"),
+        ({"image_size": 96}, "image_size=96"),
+        ({"patch_size": 48}, "patch_size=48"),
+        ({"msf_lambda": 1.5}, "msf_lambda=1.5"),
+    ],
+)
+def test_bad_parameters_fail_in_one_line_before_any_work(params, message, tmp_path):
+    assert_refused_in_one_line(side_by_side.configure, tmp_path, message, **params)
+
+
+def test_every_method_is_built_from_its_paper_module(tmp_path):
+    cfg = side_by_side.configure("smoke", results_root=str(tmp_path / "results"))
+    masks = np.zeros((2, 64, 64), np.uint8)
+    masks[:, 20:30, 20:30] = 1
+    for method in side_by_side.METHODS:
+        if method in ("DS U-Net + CRF", side_by_side.TWO_STAGE):
+            continue
+        model, loss = side_by_side.build(cfg, method, 0, masks)
+        assert sum(p.numel() for p in model.parameters()) > 0 and loss is not None, method
+    c3 = side_by_side.p3_config(cfg)
+    assert c3["full_height"] == 64 and side_by_side.p3.scales(c3) == [(48, 48), (64, 64), (80, 80)] and side_by_side.p3.train_sizes(c3) == ((64, 64),)
+
+
+@pytest.mark.notebook
+def test_smoke_notebook_tables_every_method_against_the_baseline(smoke_book):
+    got = load_smoke_run(smoke_book["results"], "side_by_side")
+    m = got["metrics"]
+    table = pd.DataFrame(m["table"]).set_index("method")
+    assert list(table.index) == [*side_by_side.METHODS, side_by_side.BASELINE]
+    assert table.loc["all-background", "dice_per_image"] == 0.0  # every scored test image shows a mass
+    for metric in side_by_side.TABLE_METRICS:
+        assert (table[f"{metric}_low"] <= table[metric] + 1e-9).all() and (table[metric] <= table[f"{metric}_high"] + 1e-9).all(), metric
+    assert not np.isnan(table.loc[side_by_side.TWO_STAGE, "tpr"]) and np.isnan(table.loc["U-Net", "tpr"])
+    per_case = pd.read_csv(got["run"] / "per_case.csv")
+    assert set(per_case["method"]) == set(table.index) and (per_case["split"] == "default").all()
+    assert per_case.groupby("method").size().nunique() == 1  # every method scored the same images
+    from mammorepro.report import file_sha256
+
+    assert m["split_sha256"] == file_sha256(smoke_book["results"] / "splits" / m["split_file"])
+    assert {p.name for p in (got["run"] / "figures").iterdir()} >= {"ci.png", "predictions.png"}
+
+
+def test_mias_runs_five_folds_by_patient_on_circle_masks(tmp_path):
+    from mammorepro.data import mias
+
+    root = mias.write_phantom(tmp_path / "mias", n=30, seed=3, config=PhantomConfig(height=256, width=128))
+    results = tmp_path / "results"
+    cfg = side_by_side.configure("smoke", dataset="mias", data_root=str(root), results_root=str(results), folds=2, methods="U-Net")
+    cases = side_by_side.load(cfg)
+    assert all(c.mass_masks() or not c.lesions for c in cases)
+    splits, _, _ = side_by_side.data_mod.get_or_create_splits(
+        results / "splits", "mias", [c.case_id for c in cases], [c.patient_id for c in cases], [None] * len(cases), 0
+    )
+    assert len(splits) == 5
+    tests = [set(p["test"]) for p in splits.values()]
+    assert set().union(*tests) == {c.case_id for c in cases} and sum(map(len, tests)) == len(cases)  # each image tested once
+    circle = next(c for c in cases if c.mass_masks()).mass_masks()[0]
+    rr, cc = np.nonzero(circle)
+    r_max = np.sqrt((rr - rr.mean()) ** 2 + (cc - cc.mean()) ** 2).max()
+    assert circle.sum() / (np.pi * r_max**2) > 0.85  # mini-MIAS masks are circles: they fill their radius
+    result = side_by_side.run(cfg, cases)
+    assert result.splits == ["fold1", "fold2"]
+    table = side_by_side.results_table(cfg, result)
+    out = side_by_side.record(cfg, result, table)
+    assert out.name == "smoke-mias"
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["dataset"] == "mias" and m["splits"] == ["fold1", "fold2"]
+    assert m["n_test"] == sum(len(p.parts["test"]) for p in result.prepared)
+    runs = real_data.side_by_side_runs(results)
+    assert real_data.runs_overview(runs)["dataset"].tolist() == ["mias"]
+    assert "mias / smoke / cpu" in real_data.beside(runs).columns
+
+
+def test_circle_of_a_disc_is_the_disc_and_of_a_thin_mass_is_not():
+    yy, xx = np.mgrid[:64, :64]
+    disc = (yy - 32) ** 2 + (xx - 32) ** 2 <= 10**2
+    assert real_data.enclosing_circle(disc).sum() / disc.sum() == pytest.approx(1.0, abs=0.25)
+    thin = np.zeros((64, 64), bool)
+    thin[30:34, 10:54] = True
+
+    class Case:
+        def __init__(self, m):
+            self.m = m
+
+        def mass_masks(self):
+            return [self.m]
+
+    agreement = real_data.circle_agreement([Case(disc), Case(thin)])
+    assert agreement["masses"] == 2 and agreement["dice"] < 0.7  # the thin mass's circle is mostly background
+    assert agreement["dice_low"] <= agreement["dice"] <= agreement["dice_high"]
