@@ -7,6 +7,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt pyproject.toml | cksum | cut -d' ' -f1)
 PROFILE ?= default
+JOBS    ?= 2
 
 export NO_ALBUMENTATIONS_UPDATE := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
@@ -24,7 +25,7 @@ $(STAMP): requirements.txt pyproject.toml
 	@touch $@
 
 notebooks: $(STAMP)
-	$(BIN)/python -m mammorepro run --all --profile $(PROFILE)
+	$(BIN)/python -m mammorepro run --all --profile $(PROFILE) --jobs $(JOBS)
 
 book: notebooks
 	$(BIN)/python -m mammorepro readme

@@ -1,7 +1,7 @@
 """Command line: ``python -m mammorepro <command>``.
 
     run NOTEBOOK [--profile P] [-p NAME VALUE ...] [--output DIR]   execute one notebook
-    run --all [--profile P]                                          execute every notebook
+    run --all [--profile P] [--jobs N]                               execute every notebook (N at a time)
     models                                                           list registered models
     readme [--check]                                                 regenerate (or check) the README's results section
     data check DATASET [--root PATH] [--quick]                       integrity report of a dataset copy
@@ -36,10 +36,10 @@ def _run(args) -> int:
         own = {k: v for k, v in params.items() if k in notebooks.notebook_parameters(name)}
         notebooks.check_parameters(name, own)
         per_notebook[name] = own
-    for name in names:
-        t0 = time.perf_counter()
-        out = notebooks.execute(name, per_notebook[name], Path(args.output) if args.output else None, log_output=args.verbose)
-        print(f"{name}: executed in {time.perf_counter() - t0:.0f} s -> {out}")
+    t0 = time.perf_counter()
+    notebooks.execute_all(per_notebook, args.jobs, Path(args.output) if args.output else None, args.verbose, report=lambda line: print(line, flush=True))
+    if len(names) > 1:
+        print(f"{len(names)} notebooks executed in {time.perf_counter() - t0:.0f} s", flush=True)
     return 0
 
 
@@ -92,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"), help="a notebook parameter")
     run.add_argument("--output", help="folder for executed notebooks (default book/executed)")
     run.add_argument("--verbose", action="store_true", help="stream the notebook's output")
+    run.add_argument("--jobs", type=int, default=1, help="notebooks executed at once (each kernel gets cpu_count / jobs threads)")
     run.set_defaults(func=_run)
     models = sub.add_parser("models", help="list the registered models")
     models.set_defaults(func=_models)

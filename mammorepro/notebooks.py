@@ -25,8 +25,13 @@ NOTEBOOKS = {
     "p5_efficientnet_unet": "mammorepro.papers.p5",
     "side_by_side": "mammorepro.papers.side_by_side",
     "real_data_mias": "mammorepro.papers.real_data",
-    "claims": "mammorepro.report.claims",  # last: it reads every chapter's result folder
+    "claims": "mammorepro.report.claims",  # after the chapters: it reads their result folders
+    "benchmarks": "mammorepro.report.benchmarks",  # reads benchmarks/results/*.json
 }
+# notebooks that only read what others wrote: they run after every other notebook
+READERS = ("real_data_mias", "claims", "benchmarks")
+# with several jobs, the longest chapters start first (a scheduling hint; nothing depends on it)
+LONGEST_FIRST = ("p3_two_stage_msf", "p1_ds_unet_crf", "p2_multires_unet", "side_by_side", "p5_efficientnet_unet", "p4_model_comparison", "00_tour", "01_data")
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -136,3 +141,42 @@ def execute(name: str, params: dict | None = None, output_dir: Path | None = Non
     except papermill.PapermillExecutionError as exc:
         raise NotebookFailed(f"{name} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue} (see {out})") from None
     return out
+
+
+def execute_all(per_notebook: dict[str, dict], jobs: int = 1, output_dir: Path | None = None, log_output: bool = False, report=print) -> None:
+    """Execute the named notebooks: with ``jobs`` > 1, the chapters run ``jobs`` at a time (each
+    kernel limited to cpu_count / jobs threads, set before its kernel starts), longest first;
+    the notebooks in :data:`READERS` run after all the others, in order. Every notebook runs even
+    when one fails; the first failure is raised at the end."""
+    import os
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    if jobs < 1:
+        raise ConfigError(f"jobs={jobs} must be >= 1")
+    if jobs > 1:
+        threads = str(max(1, (os.cpu_count() or 1) // jobs))
+        os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = threads
+    names = list(per_notebook)
+    writers = sorted((n for n in names if n not in READERS), key=lambda n: LONGEST_FIRST.index(n) if n in LONGEST_FIRST else len(LONGEST_FIRST))
+    failures: list[Exception] = []
+
+    def one(name: str) -> None:
+        t0 = time.perf_counter()
+        try:
+            out = execute(name, per_notebook[name], output_dir, log_output=log_output)
+            report(f"{name}: executed in {time.perf_counter() - t0:.0f} s -> {out}")
+        except MammoreproError as exc:
+            report(f"{name}: failed after {time.perf_counter() - t0:.0f} s")
+            failures.append(exc)
+
+    if jobs > 1:
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            list(pool.map(one, writers))
+    else:
+        for name in writers:
+            one(name)
+    for name in (n for n in names if n in READERS):
+        one(name)
+    if failures:
+        raise failures[0]

@@ -65,6 +65,7 @@ crf_bilateral_sxy = None
 crf_bilateral_schan = None
 crf_bilateral_compat = None
 crf_prob_shift = None  # the released code adds 0.1 to the probabilities before the CRF
+crf_backend = None  # pydensecrf (the reference, CPU) | torch (the same CRF on a GPU)
 device = "auto"  # auto | cpu | cuda
 results_root = "results"
 
@@ -100,6 +101,7 @@ cfg = p1.configure(
     crf_bilateral_schan=crf_bilateral_schan,
     crf_bilateral_compat=crf_bilateral_compat,
     crf_prob_shift=crf_prob_shift,
+    crf_backend=crf_backend,
     device=device,
     results_root=results_root,
 )

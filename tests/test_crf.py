@@ -88,3 +88,32 @@ def test_crf_batch_equals_one_by_one_and_otsu_thresholds_each_map():
     assert np.array_equal(mask, reference.astype(bool))
     with pytest.raises(ConfigError, match="otsu"):
         binarize(probs, 1.5)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [CRFParams(), CRFParams(gaussian_compat=3.0, bilateral_schan=13.0, bilateral_compat=10.0, prob_shift=0.0)],
+    ids=["paper", "edge-aware"],
+)
+def test_torch_crf_agrees_with_pydensecrf(params):
+    from mammorepro.metrics import dice_per_image
+    from mammorepro.post.crf import dense_crf_batch, refine
+
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[:48, :48]
+    mass = ((yy - 20) ** 2 / 80 + (xx - 26) ** 2 / 40) < 1
+    images = np.clip(0.4 + 0.3 * mass + 0.05 * rng.standard_normal((2, 48, 48)), 0, 1).astype(np.float32)
+    probs = np.clip(0.6 * mass + 0.2 + 0.15 * rng.standard_normal((2, 48, 48)), 0, 1).astype(np.float32)
+    reference = dense_crf_batch(probs, images, params)
+    ours = refine(probs, images, params, backend="torch", device="cpu")
+    assert ours.shape == reference.shape and ours.dtype == np.float32
+    assert np.abs(ours - reference).mean() < 0.01  # the lattice approximates the kernels; the window truncates them
+    assert dice_per_image(ours >= 0.5, reference >= 0.5).mean() > 0.98
+    assert not np.allclose(ours, probs, atol=0.05)  # it did refine
+
+
+def test_crf_backend_is_checked():
+    from mammorepro.post.crf import refine
+
+    with pytest.raises(ConfigError, match="crf_backend="):
+        refine(np.zeros((1, 8, 8), np.float32), np.zeros((1, 8, 8), np.float32), backend="gpu")

@@ -16,6 +16,7 @@ the loss receives the raw output, predictions use :func:`main_output`.
 from __future__ import annotations
 
 import math
+import os
 import random
 import time
 from dataclasses import asdict, dataclass, field
@@ -47,6 +48,7 @@ class TrainConfig:
     threshold: float = 0.5
     device: str = "auto"
     amp: str = "auto"  # auto (on for CUDA) | on | off
+    channels_last: bool = False  # NHWC memory layout for model and inputs (faster convolutions on recent GPUs)
     num_workers: int = 0
     seed: int = 0
 
@@ -158,13 +160,27 @@ def _amp_dtype(device: torch.device, amp: str):
     return torch.bfloat16
 
 
-def _loader(ds: Dataset, cfg: TrainConfig, shuffle: bool, device: torch.device) -> DataLoader:
+def in_process_group() -> bool:
+    import torch.distributed as dist
+
+    return dist.is_available() and dist.is_initialized()
+
+
+def distributed_context() -> tuple[int, int]:
+    """(world size, rank) of an initialised torch.distributed process group, else (1, 0)."""
+    import torch.distributed as dist
+
+    return (dist.get_world_size(), dist.get_rank()) if in_process_group() else (1, 0)
+
+
+def _loader(ds: Dataset, cfg: TrainConfig, shuffle: bool, device: torch.device, sampler=None, batch_size: int | None = None) -> DataLoader:
     gen = torch.Generator()
     gen.manual_seed(cfg.seed)
     return DataLoader(
         ds,
-        batch_size=cfg.batch_size,
-        shuffle=shuffle,
+        batch_size=batch_size or cfg.batch_size,
+        shuffle=shuffle and sampler is None,
+        sampler=sampler,
         num_workers=cfg.num_workers,
         pin_memory=device.type == "cuda",
         generator=gen,
@@ -203,7 +219,7 @@ def _scheduler(opt: torch.optim.Optimizer, cfg: TrainConfig):
 
 
 # settings that may change between a run and its resumption; anything else must match
-_RESUMABLE_CHANGES = {"epochs", "device", "num_workers", "patience"}
+_RESUMABLE_CHANGES = {"epochs", "device", "num_workers", "patience", "channels_last"}
 
 
 def _check_resumable(saved: dict, cfg: TrainConfig, folder: Path) -> None:
@@ -242,10 +258,33 @@ def fit(
 ) -> History:
     """Train ``model`` in place; return the per-epoch history. The best weights (by validation
     per-image Dice, or validation loss with ``monitor="loss"``) are loaded into ``model`` at the
-    end when a validation set is given."""
+    end when a validation set is given.
+
+    Inside an initialised torch.distributed process group (``torchrun``, see
+    :mod:`mammorepro.train`) the model is wrapped in DistributedDataParallel and each of the
+    W ranks draws ``batch_size / W`` images per step from a DistributedSampler (seeded, reshuffled
+    every epoch), so a step sees the same global batch as one process would; the training loss
+    and counts are summed over ranks; validation runs on every rank on the whole validation
+    set (identical, so every rank takes the same early-stopping decision); only rank 0 writes
+    checkpoints."""
+    world, rank = distributed_context()
     device = resolve_device(cfg.device)
+    if world > 1 and device.type == "cuda":
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", rank % torch.cuda.device_count())))
+        torch.cuda.set_device(device)
+    if cfg.batch_size % world:
+        raise ConfigError(f"batch_size={cfg.batch_size} must be divisible by the {world} processes (it is the global batch)")
     seed_everything(cfg.seed, deterministic=device.type == "cpu")
-    model.to(device)
+    memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
+    model.to(device, memory_format=memory_format)
+    net = model
+    sampler = None
+    if in_process_group():
+        from torch.nn.parallel import DistributedDataParallel
+        from torch.utils.data.distributed import DistributedSampler
+
+        net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+        sampler = DistributedSampler(train_ds, num_replicas=world, rank=rank, shuffle=True, seed=cfg.seed)
     opt = _optimizer(model, cfg)
     sched = _scheduler(opt, cfg)
     amp_dtype = _amp_dtype(device, cfg.amp)
@@ -253,7 +292,7 @@ def fit(
     history = History()
     best_state = None
     start = 0
-    train_loader = _loader(train_ds, cfg, True, device)
+    train_loader = _loader(train_ds, cfg, True, device, sampler, cfg.batch_size // world)
     ckpt_dir = Path(checkpoint_dir) if checkpoint_dir else None
     if resume and ckpt_dir is not None and (ckpt_dir / "last.pt").is_file():
         state = torch.load(ckpt_dir / "last.pt", map_location=device, weights_only=False)
@@ -279,27 +318,38 @@ def fit(
         t0 = time.perf_counter()
         if hasattr(train_ds, "set_epoch"):
             train_ds.set_epoch(cfg.seed, epoch)
+        if sampler is not None:
+            sampler.set_epoch(epoch)
         model.train()
-        total, seen = 0.0, 0
-        counts = torch.zeros(4, dtype=torch.int64)  # pooled TP, FP, FN, TN of the training batches
+        # the epoch's loss sum and pooled TP, FP, FN, TN stay on the device: one sync per epoch
+        total = torch.zeros((), dtype=torch.float64, device=device)
+        seen = 0
+        counts = torch.zeros(4, dtype=torch.int64, device=device)
         logit_threshold = math.log(cfg.threshold / (1 - cfg.threshold))
         for x, y, _ in _progress(train_loader, progress, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False):
-            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+            x, y = x.to(device, non_blocking=True, memory_format=memory_format), y.to(device, non_blocking=True)
             opt.zero_grad(set_to_none=True)
             with torch.autocast(device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
-                out = model(x)
+                out = net(x)
                 loss = loss_fn(out, y)
-            if not torch.isfinite(loss):
-                raise FloatingPointError(f"loss became {loss.item()} at epoch {epoch + 1}: lower lr or check the inputs")
             scaler.scale(loss).backward()
             scaler.step(opt)
             scaler.update()
-            total += float(loss.detach()) * len(x)
+            total += loss.detach().double() * len(x)
             seen += len(x)
             with torch.no_grad():
                 pred, truth = main_output(out).detach()[:, :1] >= logit_threshold, y > 0
-                counts += torch.stack([(pred & truth).sum(), (pred & ~truth).sum(), (~pred & truth).sum(), (~pred & ~truth).sum()]).cpu()
-        tp, fp, fn, tn = (int(c) for c in counts)
+                counts += torch.stack([(pred & truth).sum(), (pred & ~truth).sum(), (~pred & truth).sum(), (~pred & ~truth).sum()])
+        if not torch.isfinite(total):
+            raise FloatingPointError(f"the training loss became {float(total)} in epoch {epoch + 1}: lower lr or check the inputs")
+        sums = torch.cat([total.view(1), torch.tensor([seen], dtype=torch.float64, device=device), counts.double()])
+        if sampler is not None:  # sum the epoch's loss and counts over ranks
+            import torch.distributed as dist
+
+            dist.all_reduce(sums)
+        sums = sums.cpu()
+        total, seen = float(sums[0]), int(sums[1])
+        tp, fp, fn, tn = (int(round(float(c))) for c in sums[2:])
         row = {
             "epoch": epoch + 1,
             "train_loss": total / max(seen, 1),
@@ -332,7 +382,7 @@ def fit(
         else:
             stale += 1
         history.stopped_early = bool(cfg.patience) and stale >= cfg.patience  # saved with the checkpoint
-        if ckpt_dir is not None:
+        if ckpt_dir is not None and rank == 0:
             if improved:
                 _atomic_save(best_state, ckpt_dir / "best.pt")
             _atomic_save(
@@ -368,8 +418,9 @@ def _predict(model, ds, cfg: TrainConfig, device, loss_fn=None, side_scores: lis
     amp_dtype = _amp_dtype(device, cfg.amp)
     probs, targets, total = [], [], 0.0
     loader = DataLoader(ds, batch_size=cfg.batch_size, shuffle=False, num_workers=cfg.num_workers)
+    memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
     for x, y, _ in loader:
-        x = x.to(device)
+        x = x.to(device, memory_format=memory_format)
         with torch.autocast(device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
             out = model(x)
         if loss_fn is not None:

@@ -50,7 +50,8 @@ from mammorepro.papers.common import (
     train_all,
     train_config,
 )
-from mammorepro.post import CRFParams, binarize, dense_crf_batch
+from mammorepro.post import CRFParams, binarize
+from mammorepro.post.crf import BACKENDS, refine
 
 __all__ = ["PROFILES", "REPORTED", "VARIANTS", "configure", "load", "prepare", "record", "score", "train_variants"]
 
@@ -111,6 +112,7 @@ _COMMON = {
     "crf_bilateral_schan": 0.255,  # grey levels 0..255 (0.001 on [0, 1])
     "crf_bilateral_compat": 1.0,
     "crf_prob_shift": 0.1,
+    "crf_backend": "pydensecrf",  # the reference (CPU); "torch": the same CRF on the GPU (mammorepro.post.crf_torch)
 }
 PROFILES = {
     "smoke": {**_COMMON, "n_cases": 24, "image_size": 64, "epochs": 2, "batch_size": 4, "lr": 1e-3, "base_width": 4, "patience": 0},
@@ -149,6 +151,8 @@ def configure(profile: str = "default", **params) -> dict:
         build_model(cfg, "U-Net", cfg["seed"])  # a file that does not fit fails here, before any data is read
     build_p1_loss(cfg)
     crf_params(cfg)
+    if cfg["crf_backend"] not in BACKENDS:
+        raise ConfigError(f"crf_backend={cfg['crf_backend']!r}: use one of {', '.join(BACKENDS)}")
     train_config(cfg, optimizer="adamw", scheduler="cosine")
     return cfg
 
@@ -242,13 +246,13 @@ def score(cfg: dict, prepared: Prepared, runs: Runs) -> Scored:
         for variant in VARIANTS:
             for run in runs.of(variant):
                 t0 = time.perf_counter()
-                refined = dense_crf_batch(run.probabilities, test.images, params)
+                refined = refine(run.probabilities, test.images, params, cfg["crf_backend"], cfg["device"])
                 crf_time += time.perf_counter() - t0
                 crf_images += len(refined)
                 crf_probs[(variant, run.seed)] = refined
                 add(variant + CRF_SUFFIX, refined)
         for run in runs.of("DS U-Net"):  # the control: same probabilities, edge-aware kernels
-            add(EDGE_AWARE_METHOD, dense_crf_batch(run.probabilities, test.images, replace(EDGE_AWARE_CRF, iterations=params.iterations)))
+            add(EDGE_AWARE_METHOD, refine(run.probabilities, test.images, replace(EDGE_AWARE_CRF, iterations=params.iterations), cfg["crf_backend"], cfg["device"]))
     scores["all-background"] = [all_background(prepared, cfg["threshold"])]
     otsu["all-background"] = scores["all-background"]  # Otsu on an all-zero map finds nothing either
     return Scored(

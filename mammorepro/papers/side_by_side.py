@@ -69,6 +69,8 @@ METHODS = {
 }
 # methods whose output another method post-processes: they are trained first
 _REFINES = {"DS U-Net + CRF": "DS U-Net"}
+# the methods that are one trained network (what `python -m mammorepro.train` trains)
+NETWORKS = tuple(m for m in METHODS if m not in _REFINES and m != TWO_STAGE)
 
 _COMMON = {
     **config_mod.CHAPTER_BASE,
@@ -277,7 +279,7 @@ def run(cfg: dict, cases, progress: bool = False) -> Result:
     splits = split_names(cfg, cases)
     scores = {m: [SegmentationScores(empty=common.EMPTY_MASK_POLICY) for _ in seed_list] for m in [*names, BASELINE]}
     out = Result(names, seed_list, splits, scores)
-    trainable = [m for m in names if m not in _REFINES and m != TWO_STAGE]
+    trainable = [m for m in names if m in NETWORKS]
     for split in splits:
         prepared = common.prepare(cfg, cases, split=split)
         seg = mass_only(prepared)

@@ -89,3 +89,19 @@ def dense_crf_batch(probs: np.ndarray, images: np.ndarray, params: CRFParams | N
     if len(probs) != len(images):
         raise ConfigError(f"{len(probs)} probability maps but {len(images)} images")
     return np.stack([dense_crf(p, i, params) for p, i in zip(probs, images)]) if len(probs) else np.asarray(probs, np.float32)
+
+
+BACKENDS = ("pydensecrf", "torch")
+
+
+def refine(probs: np.ndarray, images: np.ndarray, params: CRFParams | None = None, backend: str = "pydensecrf", device: str = "auto") -> np.ndarray:
+    """The dense CRF over a batch with either backend: ``pydensecrf`` (the reference, CPU) or
+    ``torch`` (:func:`mammorepro.post.crf_torch.dense_crf_torch`, on ``device``; a GPU when
+    there is one)."""
+    if backend == "pydensecrf":
+        return dense_crf_batch(probs, images, params)
+    if backend == "torch":
+        from mammorepro.post.crf_torch import dense_crf_torch
+
+        return dense_crf_torch(probs, images, params, device=device)
+    raise ConfigError(f"crf_backend={backend!r}: use one of {', '.join(BACKENDS)}")

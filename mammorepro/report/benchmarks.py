@@ -1,0 +1,84 @@
+"""The benchmark page (``notebooks/benchmarks``): every JSON under ``benchmarks/results/`` as
+tables, each with the machine, versions and commit it was measured on. The numbers come from
+the scripts in ``benchmarks/`` (ratios measured side by side in one process), never typed.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+# the page's parameters: where the JSON files are
+PROFILES = {p: {"benchmarks_dir": "benchmarks/results"} for p in ("smoke", "default", "full")}
+ENGINE_TARGET = 0.9  # engine >= 0.9 x the bare loop
+AMP_TARGET = 1.5  # AMP + channels_last >= 1.5 x fp32
+CRF_SPEEDUP_TARGET = 20.0  # the torch CRF on a GPU >= 20 x pydensecrf2
+CRF_DICE_TARGET = 0.5  # |Dice difference| <= 0.5 point on the p1 test set
+
+
+def configure(profile: str = "default", **params) -> dict:
+    from mammorepro import config as config_mod
+
+    return config_mod.resolve(PROFILES, profile, **params)
+
+
+def load(folder: str | Path) -> dict[str, dict]:
+    """name -> the JSON of every benchmark result file in ``folder``."""
+    return {p.stem: json.loads(p.read_text()) for p in sorted(Path(folder).glob("*.json"))}
+
+
+def machines(results: dict[str, dict]) -> pd.DataFrame:
+    """Where and at which commit each file was measured."""
+    rows = []
+    for name, r in results.items():
+        env = r.get("env", {})
+        git = env.get("git") or {}
+        versions = env.get("versions") or {}
+        rows.append(
+            {
+                "file": f"{name}.json",
+                "device": env.get("device", ""),
+                "gpu": env.get("gpu", "") or ("none" if not env.get("cuda_available") else "?"),
+                "cpu cores": env.get("cpu_count"),
+                "torch": versions.get("torch", ""),
+                "commit": (git.get("commit") or "")[:10] + (" dirty" if git.get("dirty") else ""),
+            }
+        )
+    return pd.DataFrame(rows).set_index("file")
+
+
+def engine_table(result: dict) -> pd.DataFrame:
+    """Per model and setting: bare loop and engine images/s, their ratio against the target,
+    the speed-up over fp32, achieved TFLOP/s, MFU and GPU busy share."""
+    rows = []
+    for model, m in result["models"].items():
+        for setting, s in m["settings"].items():
+            rows.append(
+                {
+                    "model": model,
+                    "setting": setting,
+                    "bare loop (img/s)": round(s["bare_images_per_s"], 2),
+                    "engine (img/s)": round(s["engine_images_per_s"], 2),
+                    "engine / bare": round(s["engine_over_bare"], 3),
+                    f"meets >= {ENGINE_TARGET}": s["engine_over_bare"] >= ENGINE_TARGET,
+                    "vs fp32": round(s["speedup_over_fp32"], 2),
+                    "TFLOP/s": round(s["achieved_tflops"], 4),
+                    "MFU": None if s.get("mfu") is None else round(s["mfu"], 3),
+                    "GPU busy %": s.get("gpu_busy_percent"),
+                }
+            )
+    return pd.DataFrame(rows).set_index(["model", "setting"])
+
+
+def crf_tables(result: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(agreement on the p1 test set, seconds per image and speed-up per backend and size)."""
+    agree = result.get("agreement", {})
+    rows = [{"CRF settings": k, **v} for k, v in agree.items() if isinstance(v, dict)]
+    agreement = pd.DataFrame(rows).set_index("CRF settings") if rows else pd.DataFrame({"note": [agree.get("skipped", "not measured")]})
+    speed = []
+    for size, s in result.get("speed", {}).items():
+        for backend, seconds in s["seconds_per_image"].items():
+            speed.append({"size": size, "backend": backend, "seconds / image": round(seconds, 4), "speed-up over pydensecrf2": round(s["speedup_over_pydensecrf"][backend], 2)})
+    return agreement, pd.DataFrame(speed).set_index(["size", "backend"]) if speed else pd.DataFrame()
