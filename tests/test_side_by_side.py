@@ -31,9 +31,7 @@ def test_every_method_is_built_from_its_paper_module(tmp_path):
     cfg = side_by_side.configure("smoke", results_root=str(tmp_path / "results"))
     masks = np.zeros((2, 64, 64), np.uint8)
     masks[:, 20:30, 20:30] = 1
-    for method in side_by_side.METHODS:
-        if method in ("DS U-Net + CRF", side_by_side.TWO_STAGE):
-            continue
+    for method in side_by_side.NETWORKS:
         model, loss = side_by_side.build(cfg, method, 0, masks)
         assert sum(p.numel() for p in model.parameters()) > 0 and loss is not None, method
     c3 = side_by_side.p3_config(cfg)

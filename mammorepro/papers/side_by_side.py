@@ -35,6 +35,7 @@ from torch import nn
 
 from mammorepro import config as config_mod
 from mammorepro import data as data_mod
+from mammorepro.detection import average_precision, match_detections
 from mammorepro.detection.msf import component_boxes
 from mammorepro.engine import ArraySegmentationDataset
 from mammorepro.errors import ConfigError
@@ -226,8 +227,8 @@ def run_two_stage(cfg: dict, seg: common.Prepared, all_test: ArraySegmentationDa
     per_scale = p3.detect_scales(c, stage1.model, test_all)
     shape = test_all.images.shape[1:]
     fused = p3.msf_candidates(c, per_scale, shape, c["msf_lambda"])
-    single = p3.match_detections(per_scale[c["single_scale"] - 1], test_all.boxes, c["hit_iou"])
-    detection = {**p3.tpr_fp(c, fused, test_all.boxes), "ap": p3.average_precision(single)}
+    single = match_detections(per_scale[c["single_scale"] - 1], test_all.boxes, c["hit_iou"])
+    detection = {**p3.tpr_fp(c, fused, test_all.boxes), "ap": average_precision(single)}
     pparts = {}
     for name in ("train", "val"):
         x, y, ids, _ = p3.patches(c, full_images(seg.parts[name]))
