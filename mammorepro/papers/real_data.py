@@ -23,6 +23,7 @@ import pandas as pd
 
 from mammorepro.metrics import bootstrap_ci, dice_per_image
 from mammorepro.papers.side_by_side import PAPER, TABLE_METRICS
+from mammorepro.report.results import commit_label, read_env
 
 REAL_DATASET = "mias"
 # the page's parameters (notebooks/real_data_mias): phantom cases for the circle measurement
@@ -39,8 +40,7 @@ def side_by_side_runs(results_root: str | Path = "results") -> list[dict]:
     """Every shared-protocol result folder: its metrics.json, env.json and folder name."""
     out = []
     for path in sorted((Path(results_root) / PAPER).glob("*/metrics.json")):
-        env_path = path.parent / "env.json"
-        out.append({"folder": path.parent, "metrics": json.loads(path.read_text()), "env": json.loads(env_path.read_text()) if env_path.is_file() else {}})
+        out.append({"folder": path.parent, "metrics": json.loads(path.read_text()), "env": read_env(path.parent)})
     return out
 
 
@@ -49,14 +49,13 @@ def runs_overview(runs: list[dict]) -> pd.DataFrame:
     rows = []
     for r in runs:
         m, env = r["metrics"], r["env"]
-        git = env.get("git") or {}
         rows.append(
             {
                 "folder": str(Path(PAPER) / r["folder"].name),
                 "dataset": m["dataset"],
                 "profile": m["profile"],
                 "device": env.get("device", ""),
-                "commit": (git.get("commit") or "")[:10] + (" dirty" if git.get("dirty") else ""),
+                "commit": commit_label(env),
                 "splits": ", ".join(m["splits"]),
                 "seeds": len(m["seeds"]),
                 "test images with a mass": m["n_test"],

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from mammorepro.report.results import commit_label
+
 # the page's parameters: where the JSON files are
 PROFILES = {p: {"benchmarks_dir": "benchmarks/results"} for p in ("smoke", "default", "full")}
 ENGINE_TARGET = 0.9  # engine >= 0.9 x the bare loop
@@ -34,7 +36,6 @@ def machines(results: dict[str, dict]) -> pd.DataFrame:
     rows = []
     for name, r in results.items():
         env = r.get("env", {})
-        git = env.get("git") or {}
         versions = env.get("versions") or {}
         rows.append(
             {
@@ -43,7 +44,7 @@ def machines(results: dict[str, dict]) -> pd.DataFrame:
                 "gpu": env.get("gpu", "") or ("none" if not env.get("cuda_available") else "?"),
                 "cpu cores": env.get("cpu_count"),
                 "torch": versions.get("torch", ""),
-                "commit": (git.get("commit") or "")[:10] + (" dirty" if git.get("dirty") else ""),
+                "commit": commit_label(env),
             }
         )
     return pd.DataFrame(rows).set_index("file")

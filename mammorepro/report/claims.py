@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from mammorepro.metrics import bootstrap_ci
+from mammorepro.report.results import commit_label, read_env
 
 # the page's parameters (notebooks/claims): it trains nothing, it reads result folders
 PROFILES = {p: {"results_root": "results"} for p in ("smoke", "default", "full")}
@@ -223,11 +224,9 @@ READERS = {"p1": _p1, "p2": _p2, "p3": _p3, "p4": _p4, "p5": _p5}
 
 
 def _provenance(c: Claim, m: dict, run_dir: Path, root: Path) -> Claim:
-    env_path = run_dir / "env.json"
-    env = json.loads(env_path.read_text()) if env_path.is_file() else {}
-    git = env.get("git") or {}
+    env = read_env(run_dir)
     c.dataset, c.profile, c.device = m.get("dataset", ""), m.get("profile", run_dir.name), env.get("device", "")
-    c.commit, c.dirty = (git.get("commit") or "")[:10], bool(git.get("dirty"))
+    c.commit, c.dirty = commit_label(env, dirty=False), bool((env.get("git") or {}).get("dirty"))
     c.split_sha256 = (m.get("split_sha256") or "")[:12]
     c.result_dir = str(run_dir.relative_to(root.parent)) if run_dir.is_relative_to(root.parent) else str(run_dir)
     return c

@@ -181,3 +181,15 @@ class RunRecorder:
 
 def read_metrics(path: str | Path) -> dict:
     return json.loads(Path(path).read_text())
+
+
+def read_env(folder: str | Path) -> dict:
+    """A result folder's env.json (empty when the folder has none)."""
+    path = Path(folder) / "env.json"
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def commit_label(env: dict, dirty: bool = True) -> str:
+    """The short commit of an env.json, with " dirty" when the tree had uncommitted code."""
+    git = env.get("git") or {}
+    return (git.get("commit") or "")[:10] + (" dirty" if dirty and git.get("dirty") else "")
