@@ -27,9 +27,10 @@ NOTEBOOKS = {
     "real_data_mias": "mammorepro.papers.real_data",
     "claims": "mammorepro.report.claims",  # after the chapters: it reads their result folders
     "benchmarks": "mammorepro.report.benchmarks",  # reads benchmarks/results/*.json
+    "environment": "mammorepro.report.lock",  # requirements.lock against every env.json
 }
 # notebooks that only read what others wrote: they run after every other notebook
-READERS = ("real_data_mias", "claims", "benchmarks")
+READERS = ("real_data_mias", "claims", "benchmarks", "environment")
 # with several jobs, the longest chapters start first (a scheduling hint; nothing depends on it)
 LONGEST_FIRST = ("p3_two_stage_msf", "p1_ds_unet_crf", "p2_multires_unet", "side_by_side", "p5_efficientnet_unet", "p4_model_comparison", "00_tour", "01_data")
 REPO = Path(__file__).resolve().parents[1]

@@ -2,7 +2,12 @@
 the all-background prediction on lesion-level Dice, and stays far from perfect.
 
 This runs the tour's pipeline (library calls, no notebook) with a calibration profile sized to
-take about two minutes on 2 CPU cores."""
+take about two minutes on 2 CPU cores.
+
+Nothing here is a pinned training outcome: the same run gives dice_pooled 0.3399 (torch 2.15,
+AVX2), 0.4045 (torch 2.14.1, AVX-512 and ATEN_CPU_CAPABILITY=avx2) and 0.3285 (torch 2.14.1,
+ATEN_CPU_CAPABILITY=default) -- 14 short epochs amplify the last bits of a float into 0.07 Dice.
+The asserted properties hold on every one of those paths with room to spare."""
 
 import numpy as np
 import pytest
@@ -19,7 +24,7 @@ def test_small_unet_beats_all_background_but_is_far_from_perfect(tmp_path):
     cases = tour.load(cfg)
     prepared = tour.prepare(cfg, cases)
     model = tour.build_model(cfg)
-    tour.train(cfg, model, prepared)
+    history = tour.train(cfg, model, prepared)
     scored = tour.score(cfg, model, prepared)
     unet, bg = scored.scores["U-Net"], scored.scores["all-background"]
     u, b = unet.summary(), bg.summary()
@@ -33,11 +38,6 @@ def test_small_unet_beats_all_background_but_is_far_from_perfect(tmp_path):
     assert b["dice_pooled"] == 0.0 and lo > 0.15, (lo, hi)
     assert u["dice_pooled"] > 0.2 and u["sensitivity_per_image"] > 0.3
     assert np.mean(u_lesion) < 0.85  # ... but far from perfect
-    for name, value in PINNED_CALIBRATION.items():
-        assert u[name] == pytest.approx(value, abs=0.05), name
-
-
-# Measured on the 2-core CI machine (torch 2.15, CPU, deterministic algorithms). The validation
-# Dice of such a short run swings by +-0.1 from epoch to epoch, so a different CPU kernel could
-# pick another best epoch: hence the 0.05 tolerance, on top of the range checks above.
-PINNED_CALIBRATION = {"dice_per_image": 0.3268, "dice_pooled": 0.3399, "sensitivity_per_image": 0.5161}
+    # it learned: the training loss of the last epochs is clearly below that of the first
+    losses = history.column("train_loss")
+    assert np.mean(losses[-3:]) < 0.8 * losses[0], losses
