@@ -1,6 +1,6 @@
 """How far the smoke chapters' numbers move when only the CPU code path changes.
 
-    python benchmarks/cpu_code_paths.py [--out benchmarks/results] [--paths native default sse41 default+sse41]
+    python benchmarks/cpu_code_paths.py [--out benchmarks/results] [--paths native default avx2] [--work DIR]
 
 Every notebook of the book is executed with the smoke profile once per CPU code path, each in a
 fresh process: ``native`` (the machine's own ATen kernels and oneDNN ISA), ``default``
@@ -22,6 +22,7 @@ import argparse
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -39,23 +40,40 @@ PATHS = {
 }
 
 
-def leaves(node, prefix: str = "") -> dict[str, float]:
-    """Every finite numeric leaf of a JSON tree, keyed by its slash-joined path."""
-    out: dict[str, float] = {}
+def _number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def leaves(node, prefix: str = "") -> dict[str, float | tuple]:
+    """Every numeric leaf of a JSON tree, keyed by its slash-joined path; a list of numbers (a
+    precision-recall curve) is one leaf, a tuple."""
+    out: dict = {}
     if isinstance(node, dict):
         for k, v in node.items():
             out.update(leaves(v, f"{prefix}/{k}" if prefix else str(k)))
+    elif isinstance(node, list) and node and all(_number(v) for v in node):
+        out[prefix] = tuple(float(v) for v in node)
     elif isinstance(node, list):
         for i, v in enumerate(node):
             key = v.get("variant") if isinstance(v, dict) and "variant" in v else i
             out.update(leaves(v, f"{prefix}/{key}"))
-    elif isinstance(node, (int, float)) and not isinstance(node, bool) and math.isfinite(node):
+    elif _number(node) and math.isfinite(node):
         out[prefix] = float(node)
     return out
 
 
+def spread(values: list) -> float:
+    """max - min of numbers; for curves the largest element-wise spread (inf if lengths differ)."""
+    if isinstance(values[0], tuple):
+        if len({len(v) for v in values}) > 1:
+            return math.inf
+        return max((max(col) - min(col) for col in zip(*values)), default=0.0)
+    return max(values) - min(values)
+
+
 def run_book(path: str, work: Path) -> tuple[dict[str, float], float]:
     env = {**os.environ, **PATHS[path]}
+    shutil.rmtree(work / path, ignore_errors=True)  # a run cut off before: start that path again
     results = work / path / "results"
     t0 = time.perf_counter()
     cmd = [sys.executable, "-m", "mammorepro", "run", "--all", "--profile", "smoke", "--jobs", "1",
@@ -69,27 +87,39 @@ def run_book(path: str, work: Path) -> tuple[dict[str, float], float]:
     return values, seconds
 
 
-def compare(by_path: dict[str, dict[str, float]]) -> dict[str, dict]:
+def compare(by_path: dict[str, dict]) -> dict[str, dict]:
+    """key -> {"spread"} for every value all paths recorded, with each path's value where it moved."""
     keys = sorted(set.intersection(*(set(v) for v in by_path.values())))
     out = {}
     for k in keys:
         vals = [by_path[p][k] for p in by_path]
-        out[k] = {"spread": max(vals) - min(vals), "values": dict(zip(by_path, vals))}
+        s = spread(vals)
+        out[k] = {"spread": s} if s == 0 else {"spread": s, "values": {p: (v if not isinstance(v, tuple) else f"curve of {len(v)}") for p, v in zip(by_path, vals)}}
     return out
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default="benchmarks/results")
-    ap.add_argument("--paths", nargs="+", default=["native", "default", "sse41", "default+sse41"], choices=sorted(PATHS))
+    ap.add_argument("--paths", nargs="+", default=["native", "default", "avx2"], choices=sorted(PATHS))
+    ap.add_argument("--work", help="keep each path's numbers here and reuse them when rerun (resumable)")
     args = ap.parse_args()
     by_path, seconds = {}, {}
     with tempfile.TemporaryDirectory() as tmp:
+        work = Path(args.work or tmp)
         for path in args.paths:
-            by_path[path], seconds[path] = run_book(path, Path(tmp))
+            done = work / f"{path}.json"
+            if done.exists():
+                saved = json.loads(done.read_text())
+                by_path[path] = {k: tuple(v) if isinstance(v, list) else v for k, v in saved["values"].items()}
+                seconds[path] = saved["seconds"]
+            else:
+                by_path[path], seconds[path] = run_book(path, work)
+                done.write_text(json.dumps({"values": by_path[path], "seconds": seconds[path]}))
             print(f"{path}: {len(by_path[path])} values in {seconds[path]:.0f} s", flush=True)
     values = compare(by_path)
     moved = {k: v for k, v in values.items() if v["spread"] > 0}
+    print(f"{len(moved)} of {len(values)} values move across {args.paths}")
     out = {
         "paths": {p: PATHS[p] for p in args.paths},
         "seconds": seconds,
@@ -100,7 +130,6 @@ def main() -> None:
     }
     Path(args.out).mkdir(parents=True, exist_ok=True)
     write_json(Path(args.out) / "cpu_code_paths.json", out)
-    print(f"{len(moved)} of {len(values)} values move across {args.paths}")
     for k, v in sorted(moved.items(), key=lambda kv: -kv[1]["spread"])[:40]:
         print(f"  {v['spread']:.3g}  {k}")
 

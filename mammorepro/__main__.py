@@ -1,6 +1,6 @@
 """Command line: ``python -m mammorepro <command>``.
 
-    run NOTEBOOK [--profile P] [-p NAME VALUE ...] [--output DIR]   execute one notebook
+    run NOTEBOOK [--profile P] [-p NAME VALUE ...] [--overwrite]    execute one notebook
     run --all [--profile P] [--jobs N]                               execute every notebook (N at a time)
     models                                                           list registered models
     readme [--check]                                                 regenerate (or check) the README's results section
@@ -31,6 +31,8 @@ def _run(args) -> int:
     params = notebooks.parse_parameters(names, [tuple(p) for p in (args.param or [])])
     if args.profile:
         params["profile"] = args.profile
+    if args.overwrite:
+        params["overwrite"] = True
     per_notebook = {}
     for name in names:  # every notebook's parameters are checked before the first one runs
         own = {k: v for k, v in params.items() if k in notebooks.notebook_parameters(name)}
@@ -92,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"), help="a notebook parameter")
     run.add_argument("--output", help="folder for executed notebooks (default book/executed)")
     run.add_argument("--verbose", action="store_true", help="stream the notebook's output")
+    run.add_argument("--overwrite", action="store_true", help="replace a result folder made with other parameters (same chapter, dataset and profile)")
     run.add_argument("--jobs", type=int, default=1, help="notebooks executed at once (each kernel gets cpu_count / jobs threads)")
     run.set_defaults(func=_run)
     models = sub.add_parser("models", help="list the registered models")

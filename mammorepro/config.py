@@ -32,6 +32,7 @@ COMMON_PARAMETERS = (
     "lr",
     "device",
     "results_root",
+    "overwrite",
 )
 
 # the values every paper chapter starts from (its profiles add and override)
@@ -86,6 +87,8 @@ def _validate(cfg: dict) -> None:
     def need(ok: bool, msg: str) -> None:
         if not ok:
             raise ConfigError(msg)
+
+    need(isinstance(cfg.get("overwrite", False), bool), f"overwrite={cfg.get('overwrite')!r} must be True or False")
 
     dataset = cfg.get("dataset", "phantom")
     need(dataset in DATASETS, f"unknown dataset {dataset!r}: use one of {', '.join(DATASETS)}")

@@ -118,10 +118,17 @@ def mask_fractions(groups: dict[str, dict[str, object]]):
 
 
 def record(cfg: dict, named: dict[str, dict[str, object]], figures: dict | None = None) -> Path:
-    """Write results/data/<profile>/: the counts and problems of every checked tree."""
+    """Write results/data/<dataset>/<profile>/: the counts and problems of every checked tree
+    (the dataset part is "phantom": the page checks phantom trees in every layout and the
+    committed real samples)."""
     from mammorepro.report import RunRecorder
 
-    rec = RunRecorder(PAPER, cfg["profile"], cfg["results_root"])
+    with RunRecorder(PAPER, cfg["profile"], cfg["results_root"], cfg["dataset"], cfg, cfg.get("overwrite", False)) as rec:
+        _write(rec, cfg, named, figures)
+    return rec.dir
+
+
+def _write(rec, cfg: dict, named: dict, figures: dict | None) -> None:
     rec.write_config({"parameters": cfg})
     rec.write_metrics(
         {
@@ -135,4 +142,3 @@ def record(cfg: dict, named: dict[str, dict[str, object]], figures: dict | None 
     rec.write_env("cpu")
     for name, fig in (figures or {}).items():
         rec.save_figure(fig, name)
-    return rec.dir

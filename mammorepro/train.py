@@ -9,7 +9,7 @@ are the shared protocol's (``-p`` takes its parameters). Under ``torchrun`` ever
 joins one process group (NCCL on GPUs, gloo on CPUs) and :func:`mammorepro.engine.fit` trains
 with DistributedDataParallel; ``batch_size`` stays the global batch. Rank 0 alone draws the
 split file, writes checkpoints and writes the result folder
-``results/train/<profile>[-<dataset>]-<method>/`` (config, metrics with the world size, env).
+``results/train/<dataset>/<profile>-<method>/`` (config, metrics with the world size, env).
 """
 
 from __future__ import annotations
@@ -52,21 +52,21 @@ def train(method: str, profile: str = "smoke", **params) -> dict:
     seed = cfg["seed"]
     model, loss = side_by_side.build(cfg, method, seed, prepared.parts["train"].masks)
     tcfg = common.train_config(cfg, seed=seed)
-    run_name = f"{side_by_side.label(cfg)}-{_slug(method)}"
-    folder = Path(cfg["results_root"]) / "train" / run_name
+    run_name = f"{cfg['profile']}-{_slug(method)}"
+    folder = Path(cfg["results_root"]) / ".checkpoints" / "train" / cfg["dataset"] / run_name
     t0 = time.perf_counter()
-    history = fit(model, prepared.parts["train"], prepared.parts["val"], loss, tcfg, checkpoint_dir=folder / "checkpoints", progress=False)
+    history = fit(model, prepared.parts["train"], prepared.parts["val"], loss, tcfg, checkpoint_dir=folder, progress=False)
     seconds = time.perf_counter() - t0
     out = {"method": method, "world_size": world, "train_seconds": seconds, **common.history_summary(history)}
     if rank == 0:
         test = prepared.parts["test"]
         scores = score_predictions(predict(model, test, tcfg), test.masks, test.case_ids, cfg["threshold"], common.EMPTY_MASK_POLICY)
         out["test"] = scores.summary()
-        rec = RunRecorder("train", run_name, cfg["results_root"])
-        rec.write_config({"parameters": cfg, "method": side_by_side.METHODS[method].source, "engine": tcfg.to_dict(), "world_size": world})
-        rec.write_metrics({**common.provenance("train", cfg, prepared), **out})
-        rec.write_per_case(scores.per_case())
-        rec.write_env(str(common.resolve_device(cfg["device"])))
+        with RunRecorder("train", run_name, cfg["results_root"], cfg["dataset"], cfg, cfg.get("overwrite", False)) as rec:
+            rec.write_config({"parameters": cfg, "method": side_by_side.METHODS[method].source, "engine": tcfg.to_dict(), "world_size": world})
+            rec.write_metrics({**common.provenance("train", cfg, prepared), **out})
+            rec.write_per_case(scores.per_case())
+            rec.write_env(str(common.resolve_device(cfg["device"])))
     return out
 
 

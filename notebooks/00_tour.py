@@ -31,7 +31,7 @@
 # | pixel accuracy and background-inclusive mean IoU are high even for a prediction that finds nothing | the all-background column |
 #
 # Run it yourself: `python -m mammorepro run 00_tour --profile default -p epochs 20`.
-# Every number below comes from this run and is written to `results/tour/<profile>/`.
+# Every number below comes from this run and is written to `results/tour/<dataset>/<profile>/`.
 
 # %% tags=["parameters"]
 profile = "default"  # smoke | default | full
@@ -45,6 +45,7 @@ lr = None
 n_cases = None
 device = "auto"  # auto | cpu | cuda
 results_root = "results"
+overwrite = False  # replace a result folder made with other parameters (same chapter, dataset, profile)
 real_samples_dir = "tests/fixtures"
 
 # %%
@@ -63,6 +64,7 @@ cfg = tour.configure(
     n_cases=n_cases,
     device=device,
     results_root=results_root,
+    overwrite=overwrite,
 )
 cfg
 

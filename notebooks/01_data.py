@@ -37,6 +37,7 @@ phantom_height = None
 deep_check = None  # read every image and mask (True) or check the index only (False)
 real_samples_dir = "tests/fixtures"
 results_root = "results"
+overwrite = False  # replace a result folder made with other parameters (same chapter, dataset, profile)
 
 # %%
 # %matplotlib inline
@@ -45,7 +46,7 @@ import tempfile
 from mammorepro import data_tour
 
 cfg = data_tour.configure(
-    profile, seed=seed, n_cases=n_cases, phantom_height=phantom_height, deep_check=deep_check, results_root=results_root
+    profile, seed=seed, n_cases=n_cases, phantom_height=phantom_height, deep_check=deep_check, results_root=results_root, overwrite=overwrite
 )
 workdir = tempfile.TemporaryDirectory(prefix="mammorepro-layouts-")
 roots = data_tour.write_layouts(cfg, workdir.name)

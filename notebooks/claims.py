@@ -18,7 +18,7 @@
 #
 # This page trains nothing. It reads every paper's reported numbers (kept in the library
 # next to each paper's config, `mammorepro/papers/pN.py`, and recorded in each run's
-# metrics.json) and every result folder `results/pN/<profile>/`, and puts each claim beside
+# metrics.json) and every result folder `results/pN/<dataset>/<profile>/`, and puts each claim beside
 # what the run measured:
 #
 # | column | what it holds |

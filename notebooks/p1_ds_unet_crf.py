@@ -35,7 +35,7 @@
 #
 # Run it yourself, for example on your INbreast copy:
 # `python -m mammorepro run p1_ds_unet_crf --profile full -p dataset inbreast -p data_root /data/INbreast`.
-# Every number below comes from this run and is written to `results/p1/<profile>/`.
+# Every number below comes from this run and is written to `results/p1/<dataset>/<profile>/`.
 
 # %% tags=["parameters"]
 profile = "default"  # smoke | default | full
@@ -68,6 +68,7 @@ crf_prob_shift = None  # the released code adds 0.1 to the probabilities before 
 crf_backend = None  # pydensecrf (the reference, CPU) | torch (the same CRF on a GPU)
 device = "auto"  # auto | cpu | cuda
 results_root = "results"
+overwrite = False  # replace a result folder made with other parameters (same chapter, dataset, profile)
 
 # %%
 # %matplotlib inline
@@ -104,6 +105,7 @@ cfg = p1.configure(
     crf_backend=crf_backend,
     device=device,
     results_root=results_root,
+    overwrite=overwrite,
 )
 cfg
 

@@ -31,7 +31,7 @@
 # The paper does not say whether its IoU and accuracy count the background. A number is
 # comparable to the paper's only on Mini-DDSM: `python -m mammorepro run p2_multires_unet
 # --profile full -p dataset mini-ddsm -p data_root /data/Mini-DDSM`. Every number below comes
-# from this run and is written to `results/p2/<profile>/`.
+# from this run and is written to `results/p2/<dataset>/<profile>/`.
 
 # %% tags=["parameters"]
 profile = "default"  # smoke | default | full
@@ -50,6 +50,7 @@ patience = None  # early stopping on validation Dice; 0: off
 augment = None  # rotation, flips, zoom, contrast (True / False)
 device = "auto"  # auto | cpu | cuda
 results_root = "results"
+overwrite = False  # replace a result folder made with other parameters (same chapter, dataset, profile)
 
 # %%
 # %matplotlib inline
@@ -72,6 +73,7 @@ cfg = p2.configure(
     augment=augment,
     device=device,
     results_root=results_root,
+    overwrite=overwrite,
 )
 cfg
 

@@ -32,7 +32,7 @@
 # A number is comparable to the paper's only on INbreast with the full profile:
 # `python -m mammorepro run p3_two_stage_msf --profile full -p dataset inbreast -p data_root /data/INbreast
 # -p pretrain_dataset cbis-ddsm -p pretrain_root /data/CBIS-DDSM`. Every number below comes
-# from this run and is written to `results/p3/<profile>/`.
+# from this run and is written to `results/p3/<dataset>/<profile>/`.
 
 # %% tags=["parameters"]
 profile = "default"  # smoke | default | full
@@ -65,6 +65,7 @@ batch_size = None  # the paper: 4
 lr = None  # Adam
 device = "auto"  # auto | cpu | cuda
 results_root = "results"
+overwrite = False  # replace a result folder made with other parameters (same chapter, dataset, profile)
 
 # %%
 # %matplotlib inline
@@ -101,6 +102,7 @@ cfg = p3.configure(
     lr=lr,
     device=device,
     results_root=results_root,
+    overwrite=overwrite,
 )
 {"scales": p3.scales(cfg), "training sizes": p3.train_sizes(cfg), **cfg}
 

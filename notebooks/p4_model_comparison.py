@@ -32,7 +32,7 @@
 # number for number: this chapter runs the paper's *protocol* on the data it is given and
 # tests its *relative* claims. Rerun on your own data with, e.g.,
 # `python -m mammorepro run p4_model_comparison --profile full -p dataset cbis-ddsm -p data_root /data/CBIS-DDSM`.
-# Every number below comes from this run and is written to `results/p4/<profile>/`.
+# Every number below comes from this run and is written to `results/p4/<dataset>/<profile>/`.
 
 # %% tags=["parameters"]
 profile = "default"  # smoke | default | full
@@ -54,6 +54,7 @@ patience = None  # epochs without a lower validation loss before stopping; the p
 encoder_weights = ""  # local torchvision vgg16 state dict for FCN and Dilation10 (width 1 only)
 device = "auto"  # auto | cpu | cuda
 results_root = "results"
+overwrite = False  # replace a result folder made with other parameters (same chapter, dataset, profile)
 
 # %%
 # %matplotlib inline
@@ -81,6 +82,7 @@ cfg = p4.configure(
     encoder_weights=encoder_weights,
     device=device,
     results_root=results_root,
+    overwrite=overwrite,
 )
 cfg
 

@@ -36,7 +36,7 @@
 # A number is comparable to the paper's only on CBIS-DDSM: `python -m mammorepro run
 # p5_efficientnet_unet --profile full -p dataset cbis-ddsm -p data_root /data/CBIS-DDSM -p
 # encoder_weights /models/efficientnet-b3.pth`. Every number below comes from this run and is
-# written to `results/p5/<profile>/`.
+# written to `results/p5/<dataset>/<profile>/`.
 
 # %% tags=["parameters"]
 profile = "default"  # smoke | default | full
@@ -58,6 +58,7 @@ audit = None  # also train the one-change runs of the audit (True / False)
 bn_momentum = None  # encoder batch-norm momentum; 0 keeps the encoder's (and Keras') 0.01
 device = "auto"  # auto | cpu | cuda
 results_root = "results"
+overwrite = False  # replace a result folder made with other parameters (same chapter, dataset, profile)
 
 # %%
 # %matplotlib inline
@@ -83,6 +84,7 @@ cfg = p5.configure(
     bn_momentum=bn_momentum,
     device=device,
     results_root=results_root,
+    overwrite=overwrite,
 )
 cfg
 

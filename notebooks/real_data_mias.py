@@ -91,7 +91,7 @@ fig_circles = real_data.plot_circles(cases, n=4)
 #   its `Info.txt` line. The CBIS-DDSM, INbreast and Mini-DDSM loaders read outlines.
 # - **No committed mini-MIAS run yet.** mini-MIAS cannot be downloaded from the machine that
 #   builds this book (no internet access beyond the package registries) and its full profile
-#   needs a GPU. Until a run's folder `results/side_by_side/<profile>-mias/` is committed,
+#   needs a GPU. Until a run's folder `results/side_by_side/mias/<profile>/` is committed,
 #   the table above has only the phantom's column; the loader, the five folds and the circle
 #   masks are tested on phantom cases written in mini-MIAS's own layout
 #   (`python -m mammorepro data phantom mias DEST`).

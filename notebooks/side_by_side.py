@@ -33,7 +33,7 @@
 # `mammorepro.papers.side_by_side` (its docstring) and in the table of sources below. The
 # all-background prediction (no mass anywhere) is a row of every table: a number that does
 # not beat it says nothing about segmentation. Every number below comes from this run and is
-# written to `results/side_by_side/<profile>/` (`<profile>-<dataset>` for a real dataset).
+# written to `results/side_by_side/<dataset>/<profile>/`.
 
 # %% tags=["parameters"]
 profile = "default"  # smoke | default | full
@@ -53,6 +53,7 @@ det_iterations = None  # the detector's training iterations
 msf_lambda = None  # the multi-scale fusion threshold (p3: 0.6)
 device = "auto"  # auto | cpu | cuda
 results_root = "results"
+overwrite = False  # replace a result folder made with other parameters (same chapter, dataset, profile)
 
 # %%
 # %matplotlib inline
@@ -78,6 +79,7 @@ cfg = side_by_side.configure(
     msf_lambda=msf_lambda,
     device=device,
     results_root=results_root,
+    overwrite=overwrite,
 )
 cfg
 

@@ -34,4 +34,4 @@ def smoke_book(tmp_path_factory):
 def smoke_tour(smoke_book):
     """The tour notebook's smoke run."""
     results = smoke_book["results"]
-    return {"notebook": smoke_book["executed"]["00_tour"], "results": results, "run": results / "tour" / "smoke"}
+    return {"notebook": smoke_book["executed"]["00_tour"], "results": results, "run": results / "tour" / "phantom" / "smoke"}

@@ -56,3 +56,25 @@ def test_a_file_where_a_folder_is_expected_is_one_line(tmp_path):
     target.write_text("x")
     res = _run("data", "phantom", "mias", str(target / "sub"))
     assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1 and "Traceback" not in res.stderr
+
+
+def test_a_run_with_other_parameters_is_refused_before_it_starts(tmp_path):
+    """A committed folder is never replaced by a differently configured run unless --overwrite:
+    the refusal comes before a kernel starts."""
+    import json
+
+    from mammorepro import tour
+
+    folder = tmp_path / "results" / "tour" / "phantom" / "smoke"
+    folder.mkdir(parents=True)
+    made = tour.configure("smoke", results_root=str(tmp_path / "results"))  # what a smoke run records
+    (folder / "config.json").write_text(json.dumps({"parameters": made}))
+    args = ("run", "00_tour", "--profile", "smoke", "-p", "results_root", str(tmp_path / "results"), "-p", "epochs", "1", "--output", str(tmp_path / "out"))
+    res = _run(*args)
+    assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1, res.stderr
+    assert "other parameters (epochs 2 -> 1)" in res.stderr and "--overwrite" in res.stderr
+    assert not (tmp_path / "out").exists()
+    from mammorepro.notebooks import check_parameters
+
+    cfg = check_parameters("00_tour", {"profile": "smoke", "results_root": str(tmp_path / "results"), "epochs": 1, "overwrite": True})
+    assert cfg["overwrite"] is True  # told to: accepted

@@ -26,7 +26,7 @@ def _torchrun(nproc: int, results: Path) -> dict:
     cmd = [str(torchrun), "--standalone", "--nproc_per_node", str(nproc), "-m", "mammorepro.train", *ARGS, "-p", "results_root", str(results), "-p", "device", "cpu"]
     res = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-3000:]
-    runs = sorted((results / "train").glob("*/metrics.json"))
+    runs = sorted((results / "train").glob("*/*/metrics.json"))
     assert len(runs) == 1, runs  # rank 0 alone writes
     return json.loads(runs[0].read_text())
 

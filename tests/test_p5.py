@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 import torch
-from tests_helpers import assert_pinned_run, assert_refused_in_one_line, load_smoke_run
+from tests_helpers import assert_run_properties, assert_refused_in_one_line, load_smoke_run
 
 from mammorepro.papers import p5
 
@@ -88,7 +88,7 @@ def test_p5_smoke_writes_every_table_and_figure(smoke_p5):
     assert metrics["pretrained_encoder"] is False and metrics["lesion_kinds"] == ["mass", "calcification"]
     config = json.loads((run / "config.json").read_text())
     assert config["model"]["pretrained"] is False and config["preprocess"]["jpeg_quality"] == 95 and config["preprocess"]["median"] == 3
-    assert [r["variant"] for r in metrics["runs"]] == list(p5.variants(p5.configure("smoke", results_root=str(run.parent.parent))))
+    assert [r["variant"] for r in metrics["runs"]] == list(p5.variants(p5.configure("smoke", results_root=str(run.parents[2]))))
     # the audit: every definition on the same predictions, then one row per measured run
     audit = {r["mechanism"]: r for r in metrics["audit"]}
     assert audit["empty ground truth (masks lost in conversion), empty prediction"]["value"] == 1.0
@@ -109,23 +109,19 @@ def test_p5_smoke_writes_every_table_and_figure(smoke_p5):
     assert leak["n_train"] > metrics["variants"][p5.MAIN]["n_train"] and leak["split_sha256"] != metrics["split_sha256"]
 
 
-# Pinned from the smoke run (1 seed, 20 phantom images at 64 x 64, 1 epoch, batch 4,
-# EfficientNet-B3 from random weights, CPU, deterministic kernels). All-background values are
-# exact; trained values within 1e-3 (metrics) and 2e-3 (losses, relative). One epoch checks the
-# wiring only; the default profile's results are the test of learning.
-PINNED_METRICS = {
-    "all-background": {"iou_pooled": 0.0, "pixel_accuracy": 0.995076},
-    "paper protocol": {"iou_pooled": 0.012182, "pixel_accuracy": 0.963704, "dice_per_image": 0.02715},
-    "lesion types: mass": {"iou_pooled": 0.015019, "pixel_accuracy": 0.967977},
-    "split by image": {"iou_pooled": 0.016284, "pixel_accuracy": 0.945923},
-    "augmented before the split": {"pixel_accuracy": 0.993317},
-    "16-bit input (no JPEG)": {"iou_pooled": 0.008252, "pixel_accuracy": 0.946208},
-}
-PINNED_LOSSES = {"paper protocol": [1.17411], "augmented before the split": [1.05191], "16-bit input (no JPEG)": [1.17865]}
+# What the smoke run must show on every CPU and torch build. Only values that depend on the data
+# and the metric code alone are pinned (to 1e-6): the all-background prediction's. The trained
+# models' numbers are not: after 1 epoch on 14 images they flip between "every pixel mass" and "no pixel
+# mass" with the last bits of a float (an AVX-512 machine gave other values than this AVX2 one),
+# so they are checked as properties (finite, fractions in [0, 1], losses finite and positive).
+# tests/test_cpu_paths.py checks that every value pinned here has a spread of 0 across the CPU
+# code paths measured by benchmarks/cpu_code_paths.py. The default profile's results, the
+# calibration test and the determinism test are the tests of learning.
+EXACT = {"all-background": {"dice_per_image": 0.0, "dice_pooled": 0.0, "iou_pooled": 0.0, "pixel_accuracy": 0.9950764973958334, "miou_fg_bg": 0.4975382486979167}}
 
 
 @pytest.mark.notebook
-def test_p5_smoke_metrics_match_pinned_values(smoke_p5):
+def test_p5_smoke_run_properties(smoke_p5):
     metrics = smoke_p5["metrics"]
-    assert_pinned_run(metrics, PINNED_METRICS, PINNED_LOSSES)
+    assert_run_properties(metrics, EXACT)
     assert metrics["n_test"] == 6 and all(r["epochs_run"] == 1 for r in metrics["runs"])

@@ -14,14 +14,16 @@ matplotlib.use("Agg")
 def test_recorder_writes_every_file_with_provenance(tmp_path):
     import matplotlib.pyplot as plt
 
-    rec = RunRecorder("p0", "smoke", tmp_path / "results")
-    rec.write_config({"lr": 1e-3})
-    rec.write_metrics({"dice": 0.5, "undefined": math.nan})
-    rec.write_per_case(pd.DataFrame({"case_id": ["a"], "dice": [0.5]}))
-    rec.write_env("cpu")
-    fig, _ = plt.subplots()
-    rec.save_figure(fig, "curve")
-    run = tmp_path / "results" / "p0" / "smoke"
+    with RunRecorder("p0", "smoke", tmp_path / "results") as rec:
+        rec.write_config({"lr": 1e-3})
+        rec.write_metrics({"dice": 0.5, "undefined": math.nan})
+        rec.write_per_case(pd.DataFrame({"case_id": ["a"], "dice": [0.5]}))
+        rec.write_env("cpu")
+        fig, _ = plt.subplots()
+        rec.save_figure(fig, "curve")
+        assert not rec.dir.exists()  # nothing is in place before the last file is written
+    run = tmp_path / "results" / "p0" / "phantom" / "smoke"
+    assert rec.dir == run
     assert sorted(p.name for p in run.iterdir()) == ["config.json", "env.json", "figures", "metrics.json", "per_case.csv"]
     assert json.loads((run / "metrics.json").read_text()) == {"dice": 0.5, "undefined": None}
     env = json.loads((run / "env.json").read_text())
@@ -35,6 +37,48 @@ def test_results_only_land_in_a_results_folder(tmp_path):
         RunRecorder("p0", "smoke", tmp_path / "elsewhere")
     with pytest.raises(ConfigError, match="folder name"):
         RunRecorder("../p0", "smoke", tmp_path / "results")
+    with pytest.raises(ConfigError, match="dataset name"):
+        RunRecorder("p0", "smoke", tmp_path / "results", dataset="../mias")
+
+
+def _write(root, dataset="phantom", overwrite=False, fail=False, **parameters):
+    with RunRecorder("p0", "smoke", root, dataset, {"epochs": 2, "results_root": str(root), **parameters}, overwrite) as rec:
+        rec.write_config({"parameters": {"epochs": 2, "results_root": str(root), **parameters}})
+        rec.write_metrics({"seed": parameters.get("seed", 0)})
+        if fail:
+            raise KeyboardInterrupt  # a run killed between two files
+        rec.write_env("cpu")
+    return rec.dir
+
+
+def test_runs_on_two_datasets_live_side_by_side(tmp_path):
+    root = tmp_path / "results"
+    phantom, mias = _write(root), _write(root, dataset="mias")
+    assert phantom != mias and (phantom / "metrics.json").is_file() and (mias / "metrics.json").is_file()
+    from mammorepro.report.results import run_folders
+
+    assert [p.relative_to(root).as_posix() for p in run_folders(root)] == ["p0/mias/smoke", "p0/phantom/smoke"]
+
+
+def test_a_folder_made_with_other_parameters_is_replaced_only_when_told(tmp_path):
+    root = tmp_path / "results"
+    folder = _write(root, seed=4)
+    _write(root, seed=4, device="cuda")  # the same run again (where it ran is not what it ran): allowed
+    with pytest.raises(ConfigError, match=r"other parameters \(seed 4 -> 6\).*--overwrite") as info:
+        _write(root, seed=6)
+    assert "\n" not in str(info.value) and json.loads((folder / "metrics.json").read_text()) == {"seed": 4}
+    _write(root, seed=6, overwrite=True)
+    assert json.loads((folder / "metrics.json").read_text()) == {"seed": 6}
+
+
+def test_a_killed_run_leaves_the_previous_folder_whole(tmp_path):
+    root = tmp_path / "results"
+    folder = _write(root, seed=4)
+    with pytest.raises(KeyboardInterrupt):
+        _write(root, seed=6, overwrite=True, fail=True)
+    assert json.loads((folder / "metrics.json").read_text()) == {"seed": 4}
+    assert json.loads((folder / "config.json").read_text())["parameters"]["seed"] == 4 and (folder / "env.json").is_file()
+    assert sorted(p.name for p in folder.parent.iterdir()) == ["smoke"]  # the partial folder is gone
 
 
 def test_environment_names_versions():

@@ -79,7 +79,7 @@ def test_mias_runs_five_folds_by_patient_on_circle_masks(tmp_path):
     assert result.splits == ["fold1", "fold2"]
     table = side_by_side.results_table(cfg, result)
     out = side_by_side.record(cfg, result, table)
-    assert out.name == "smoke-mias"
+    assert out.relative_to(results).parts == ("side_by_side", "mias", "smoke")
     m = json.loads((out / "metrics.json").read_text())
     assert m["dataset"] == "mias" and m["splits"] == ["fold1", "fold2"]
     assert m["n_test"] == sum(len(p.parts["test"]) for p in result.prepared)

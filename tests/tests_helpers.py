@@ -53,10 +53,10 @@ def assert_refused_in_one_line(configure, tmp_path: Path, message: str, **params
 
 def load_smoke_run(results: Path, paper: str) -> dict:
     """A chapter's smoke result folder: asserts the four provenance files exist and returns
-    ``{"run": folder, "metrics": metrics.json}``."""
+    ``{"run": folder, "metrics": metrics.json}`` (the phantom's folder: results/<paper>/phantom/smoke)."""
     import json
 
-    run = Path(results) / paper / "smoke"
+    run = Path(results) / paper / "phantom" / "smoke"
     for name in ("config.json", "metrics.json", "per_case.csv", "env.json"):
         assert (run / name).is_file(), name
     return {"run": run, "metrics": json.loads((run / "metrics.json").read_text())}

@@ -241,8 +241,12 @@ def bootstrap_unpaired_difference(a, b, n_boot: int = 2000, alpha: float = 0.05,
     return float(a.mean() - b.mean()), float(np.quantile(diffs, alpha / 2)), float(np.quantile(diffs, 1 - alpha / 2))
 
 
-def seed_interval(values, alpha: float = 0.05) -> tuple[float, float, float]:
-    """Mean and Student-t confidence interval over runs (seeds); (mean, nan, nan) for one run."""
+def seed_interval(values, alpha: float = 0.05, bounds: tuple[float, float] | None = (0.0, 1.0)) -> tuple[float, float, float]:
+    """Mean and Student-t confidence interval over runs (seeds); (mean, nan, nan) for one run.
+
+    The interval is cut to ``bounds`` (default [0, 1]: every segmentation metric is a fraction,
+    and a t-interval of a few seeds near 0 or 1 otherwise reaches values no run can have);
+    ``bounds=None`` for an unbounded quantity."""
     from scipy import stats
 
     v = np.asarray(values, dtype=np.float64)
@@ -250,7 +254,10 @@ def seed_interval(values, alpha: float = 0.05) -> tuple[float, float, float]:
     if len(v) < 2:
         return mean, float("nan"), float("nan")
     half = float(stats.t.ppf(1 - alpha / 2, len(v) - 1) * v.std(ddof=1) / np.sqrt(len(v)))
-    return mean, mean - half, mean + half
+    lo, hi = mean - half, mean + half
+    if bounds is not None:
+        lo, hi = max(lo, bounds[0]), min(hi, bounds[1])
+    return mean, lo, hi
 
 
 @dataclass

@@ -134,8 +134,9 @@ def seeds(cfg: dict) -> list[int]:
 
 
 def checkpoint_dir(paper: str, cfg: dict, name: str = "") -> Path:
-    """Where a run's checkpoints go (git-ignored): results/<paper>/<profile>/checkpoints[/<name>]."""
-    folder = Path(cfg["results_root"]) / paper / cfg["profile"] / "checkpoints"
+    """Where a run's checkpoints go (git-ignored, outside every result folder, so a folder that
+    is replaced whole keeps them): results/.checkpoints/<paper>/<dataset>/<profile>[/<name>]."""
+    folder = Path(cfg["results_root"]) / ".checkpoints" / paper / cfg["dataset"] / cfg["profile"]
     return folder / name if name else folder
 
 
@@ -240,10 +241,16 @@ def record_run(
     config_extra: dict | None = None,
     figures: dict | None = None,
 ) -> Path:
-    """Write results/<paper>/<profile>/: config.json (parameters, preprocessing, data generator,
-    split scheme and ``config_extra``), metrics.json (:func:`provenance` + ``metrics``),
-    per_case.csv, env.json (the device actually used) and the figures."""
-    rec = RunRecorder(paper, cfg["profile"], cfg["results_root"])
+    """Write results/<paper>/<dataset>/<profile>/ as a whole: config.json (parameters,
+    preprocessing, data generator, split scheme and ``config_extra``), metrics.json
+    (:func:`provenance` + ``metrics``), per_case.csv, env.json (the device actually used) and the
+    figures."""
+    with RunRecorder(paper, cfg["profile"], cfg["results_root"], cfg["dataset"], cfg, cfg.get("overwrite", False)) as rec:
+        _write_run(rec, paper, cfg, prepared, metrics, per_case, config_extra, figures)
+    return rec.dir
+
+
+def _write_run(rec, paper, cfg, prepared, metrics, per_case, config_extra, figures) -> None:
     rec.write_config(
         {
             "parameters": cfg,
@@ -258,7 +265,6 @@ def record_run(
     rec.write_env(str(resolve_device(cfg.get("device", "auto"))))
     for name, fig in (figures or {}).items():
         rec.save_figure(fig, name)
-    return rec.dir
 
 
 # ----------------------------------------------------------------------------- variants x seeds

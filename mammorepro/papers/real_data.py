@@ -23,7 +23,7 @@ import pandas as pd
 
 from mammorepro.metrics import bootstrap_ci, dice_per_image
 from mammorepro.papers.side_by_side import PAPER, TABLE_METRICS
-from mammorepro.report.results import commit_label, read_env
+from mammorepro.report.results import commit_label, read_env, run_folders
 
 REAL_DATASET = "mias"
 # the page's parameters (notebooks/real_data_mias): phantom cases for the circle measurement
@@ -39,8 +39,8 @@ def configure(profile: str = "default", **params) -> dict:
 def side_by_side_runs(results_root: str | Path = "results") -> list[dict]:
     """Every shared-protocol result folder: its metrics.json, env.json and folder name."""
     out = []
-    for path in sorted((Path(results_root) / PAPER).glob("*/metrics.json")):
-        out.append({"folder": path.parent, "metrics": json.loads(path.read_text()), "env": read_env(path.parent)})
+    for folder in run_folders(results_root, PAPER):
+        out.append({"folder": folder, "metrics": json.loads((folder / "metrics.json").read_text()), "env": read_env(folder)})
     return out
 
 
@@ -51,7 +51,7 @@ def runs_overview(runs: list[dict]) -> pd.DataFrame:
         m, env = r["metrics"], r["env"]
         rows.append(
             {
-                "folder": str(Path(PAPER) / r["folder"].name),
+                "folder": str(Path(PAPER) / r["folder"].parent.name / r["folder"].name),
                 "dataset": m["dataset"],
                 "profile": m["profile"],
                 "device": env.get("device", ""),

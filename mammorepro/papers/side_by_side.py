@@ -127,12 +127,6 @@ def configure(profile: str = "default", **params) -> dict:
     return cfg
 
 
-def label(cfg: dict) -> str:
-    """The result folder under results/side_by_side/: the profile, with the dataset when it is
-    not the phantom (a mini-MIAS run does not overwrite the phantom's)."""
-    return cfg["profile"] if cfg["dataset"] == "phantom" else f"{cfg['profile']}-{cfg['dataset']}"
-
-
 def select_cases(cases) -> list:
     """Images that show a mass, and images with no lesion at all (the detector's negatives)."""
     return [c for c in cases if c.mass_masks() or not c.lesions]
@@ -416,10 +410,15 @@ def per_case(result: Result) -> pd.DataFrame:
 
 
 def record(cfg: dict, result: Result, table: pd.DataFrame, figures: dict | None = None) -> Path:
-    """Write results/side_by_side/<profile>[-<dataset>]/: config, metrics (provenance, the
-    table, every method's summary, the detector's runs, training times), per-case scores,
+    """Write results/side_by_side/<dataset>/<profile>/ as a whole: config, metrics (provenance,
+    the table, every method's summary, the detector's runs, training times), per-case scores,
     env and figures."""
-    rec = RunRecorder(PAPER, label(cfg), cfg["results_root"])
+    with RunRecorder(PAPER, cfg["profile"], cfg["results_root"], cfg["dataset"], cfg, cfg.get("overwrite", False)) as rec:
+        _write(rec, cfg, result, table, figures)
+    return rec.dir
+
+
+def _write(rec, cfg: dict, result: Result, table: pd.DataFrame, figures: dict | None) -> None:
     rec.write_config(
         {
             "parameters": cfg,
@@ -450,4 +449,3 @@ def record(cfg: dict, result: Result, table: pd.DataFrame, figures: dict | None 
     rec.write_env(str(common.resolve_device(cfg.get("device", "auto"))))
     for name, fig in (figures or {}).items():
         rec.save_figure(fig, name)
-    return rec.dir

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from mammorepro.metrics import bootstrap_ci
-from mammorepro.report.results import commit_label, read_env
+from mammorepro.report.results import commit_label, read_env, run_folders
 
 # the page's parameters (notebooks/claims): it trains nothing, it reads result folders
 PROFILES = {p: {"results_root": "results"} for p in ("smoke", "default", "full")}
@@ -233,13 +233,13 @@ def _provenance(c: Claim, m: dict, run_dir: Path, root: Path) -> Claim:
 
 
 def collect(results_root: str | Path = "results") -> list[Claim]:
-    """Every claim of every paper for every result folder ``results/<paper>/<profile>/``."""
+    """Every claim of every paper for every result folder ``results/<paper>/<dataset>/<profile>/``."""
     root = Path(results_root)
     out = []
     for paper in PAPERS:
-        for metrics_path in sorted((root / paper).glob("*/metrics.json")):
-            m = json.loads(metrics_path.read_text())
-            out += [_provenance(c, m, metrics_path.parent, root) for c in READERS[paper](m, metrics_path.parent)]
+        for folder in run_folders(root, paper):
+            m = json.loads((folder / "metrics.json").read_text())
+            out += [_provenance(c, m, folder, root) for c in READERS[paper](m, folder)]
     return out
 
 

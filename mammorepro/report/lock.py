@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from mammorepro.errors import ConfigError
-from mammorepro.report.results import PACKAGES, commit_label, read_env
+from mammorepro.report.results import PACKAGES, commit_label, read_env, run_folders
 
 REPO = Path(__file__).resolve().parents[2]
 LOCK = REPO / "requirements.lock"
@@ -53,8 +53,8 @@ def differences(env: dict, lock: dict[str, str]) -> dict[str, tuple[str | None, 
 
 
 def result_folders(results_root: str | Path = "results") -> list[Path]:
-    """Every folder under ``results_root`` that holds an env.json."""
-    return sorted(p.parent for p in Path(results_root).rglob("env.json"))
+    """Every result folder under ``results_root`` that holds an env.json (``train/`` included)."""
+    return run_folders(results_root, name="env.json")
 
 
 def environment_table(results_root: str | Path = "results", lock_path: str | Path = LOCK) -> pd.DataFrame:

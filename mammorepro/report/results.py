@@ -1,9 +1,12 @@
-"""Result folders with provenance: ``results/<paper>/<profile>/``.
+"""Result folders with provenance: ``results/<chapter>/<dataset>/<profile>/``.
 
 Each run writes ``config.json`` (every parameter), ``metrics.json`` (every metric definition,
 with the split file's hash), ``per_case.csv``, ``env.json`` (versions, device, git commit) and
-``figures/``. Every write is atomic (temporary file + rename), so an interrupted run never
-leaves a half-written result that the book would read.
+``figures/``. A folder is written whole: every file goes into a hidden sibling folder that is
+renamed into place only when the last file is written, so a killed run leaves the previous
+folder (or none), never one whose files come from two runs. Runs of one chapter on different
+datasets live side by side; a folder made with other parameters is replaced only when the run
+is told to (``overwrite``).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import math
 import os
 import platform
 import subprocess
+import shutil
 import tempfile
 from datetime import datetime, timezone
 from importlib import metadata
@@ -143,40 +147,129 @@ def environment(device: str | None = None) -> dict:
     return info
 
 
-class RunRecorder:
-    """Writes one run's result folder ``<root>/<paper>/<profile>/`` atomically.
+# parameters that say where things are or how the run was started, not what was run
+NOT_COMPARED = ("results_root", "data_root", "device", "overwrite")
 
-    ``root`` must be a folder named ``results`` (or inside one): results never land anywhere else.
+
+def changed_parameters(old: dict, new: dict) -> dict[str, tuple]:
+    """name -> (old, new) for every parameter that differs between two config.json "parameters"."""
+    names = (set(old) | set(new)) - set(NOT_COMPARED)
+    return {k: (old.get(k), new.get(k)) for k in sorted(names) if _jsonable(old.get(k)) != _jsonable(new.get(k))}
+
+
+def run_folder(root: str | Path, paper: str, dataset: str, profile: str) -> Path:
+    """``<root>/<paper>/<dataset>/<profile>``, each part checked to be one plain folder name."""
+    for part, label in ((paper, "chapter"), (dataset, "dataset"), (profile, "profile")):
+        if not part or "/" in part or "\\" in part or part.startswith("."):
+            raise ConfigError(f"{label} name {part!r} cannot be used as a folder name")
+    return Path(root) / paper / dataset / profile
+
+
+def check_overwrite(folder: Path, parameters: dict | None, overwrite: bool = False) -> None:
+    """One line of error when ``folder`` holds a run made with other parameters (another
+    configuration of the same chapter, dataset and profile) and ``overwrite`` is not set."""
+    config = Path(folder) / "config.json"
+    if overwrite or parameters is None or not config.is_file():
+        return
+    try:
+        old = json.loads(config.read_text()).get("parameters") or {}
+    except (OSError, ValueError):
+        return  # unreadable: a broken folder is replaced
+    diff = changed_parameters(old, parameters)
+    if diff:
+        shown = ", ".join(f"{k} {a!r} -> {b!r}" for k, (a, b) in list(diff.items())[:4]) + (" ..." if len(diff) > 4 else "")
+        raise ConfigError(
+            f"{folder} holds a run made with other parameters ({shown}): pass --overwrite (-p overwrite True) to replace it, or another results_root"
+        )
+
+
+class RunRecorder:
+    """Writes one run's result folder ``<root>/<paper>/<dataset>/<profile>/`` as a whole.
+
+    Use it as a context manager: the files go into a hidden sibling folder, renamed into place
+    when the ``with`` block ends without an error (an error, or a kill, leaves the previous folder
+    untouched and the hidden one is removed or ignored). ``root`` must be a folder named
+    ``results`` (or inside one): results never land anywhere else. ``parameters`` (the run's
+    config) is compared with the folder's config.json: a different configuration is refused
+    unless ``overwrite``.
     """
 
-    def __init__(self, paper: str, profile: str, root: str | Path = "results"):
+    def __init__(self, paper: str, profile: str, root: str | Path = "results", dataset: str = "phantom", parameters: dict | None = None, overwrite: bool = False):
         root = check_results_root(root)
-        for part, label in ((paper, "paper"), (profile, "profile")):
-            if not part or "/" in part or part.startswith("."):
-                raise ConfigError(f"{label} name {part!r} cannot be used as a folder name")
-        self.dir = root / paper / profile
-        self.figures = self.dir / "figures"
+        self.dir = run_folder(root, paper, dataset, profile)
+        check_overwrite(self.dir, parameters, overwrite)
+        self._staging: Path | None = None
+
+    @property
+    def staging(self) -> Path:
+        """The hidden folder the files are written into until :meth:`commit`."""
+        if self._staging is None:
+            self.dir.parent.mkdir(parents=True, exist_ok=True)
+            self._staging = Path(tempfile.mkdtemp(dir=self.dir.parent, prefix=f".{self.dir.name}.partial-"))
+        return self._staging
+
+    @property
+    def figures(self) -> Path:
+        return self.staging / "figures"
+
+    def __enter__(self) -> "RunRecorder":
+        return self
+
+    def __exit__(self, kind, value, tb) -> None:
+        if kind is None:
+            self.commit()
+        else:
+            self.discard()
+
+    def commit(self) -> Path:
+        """Rename the complete folder into place (the previous one, if any, is removed after)."""
+        staging = self.staging
+        old = None
+        if self.dir.exists():
+            old = Path(tempfile.mkdtemp(dir=self.dir.parent, prefix=f".{self.dir.name}.old-"))
+            os.rmdir(old)
+            os.replace(self.dir, old)
+        os.replace(staging, self.dir)
+        self._staging = None
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+        return self.dir
+
+    def discard(self) -> None:
+        if self._staging is not None:
+            shutil.rmtree(self._staging, ignore_errors=True)
+            self._staging = None
 
     def write_config(self, config: dict) -> None:
-        write_json(self.dir / "config.json", config)
+        write_json(self.staging / "config.json", config)
 
     def write_env(self, device: str | None = None) -> None:
-        write_json(self.dir / "env.json", environment(device))
+        write_json(self.staging / "env.json", environment(device))
 
     def write_metrics(self, metrics: dict) -> None:
-        write_json(self.dir / "metrics.json", metrics)
+        write_json(self.staging / "metrics.json", metrics)
 
     def write_per_case(self, frame) -> None:
-        atomic_write_text(self.dir / "per_case.csv", frame.to_csv(index=False, float_format="%.6g"))
+        atomic_write_text(self.staging / "per_case.csv", frame.to_csv(index=False, float_format="%.6g"))
 
     def write_json(self, name: str, obj) -> Path:
-        path = self.dir / name
+        path = self.staging / name
         write_json(path, obj)
         return path
 
     def save_figure(self, fig, name: str) -> Path:
         """Save a matplotlib figure as PNG under figures/ (atomically)."""
         return atomic_write(self.figures / f"{name}.png", lambda tmp: fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png"))
+
+
+def run_folders(results_root: str | Path = "results", chapter: str | None = None, name: str = "metrics.json") -> list[Path]:
+    """Every complete result folder ``<chapter>/<dataset>/<profile>`` under ``results_root`` that
+    holds ``name`` (all chapters when ``chapter`` is None), sorted. Hidden folders (a run still
+    being written, checkpoints) are never listed."""
+    root = Path(results_root)
+    pattern = f"{chapter}/*/*/{name}" if chapter else f"*/*/*/{name}"
+    found = [p.parent for p in root.glob(pattern)]
+    return sorted(f for f in found if not any(part.startswith(".") for part in f.relative_to(root).parts))
 
 
 def read_metrics(path: str | Path) -> dict:
