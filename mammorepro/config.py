@@ -17,10 +17,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from mammorepro.data.roots import DATASETS
 from mammorepro.errors import ConfigError
 
 PROFILES = ("smoke", "default", "full")
-DATASETS = ("phantom", "cbis-ddsm", "inbreast", "mini-ddsm", "mias")
 COMMON_PARAMETERS = (
     "profile",
     "dataset",
@@ -97,7 +97,7 @@ def _validate(cfg: dict) -> None:
         "the phantom is generated in memory and has no data root: leave data_root empty or choose a real dataset",
     )
     if "results_root" in cfg:  # checked before any work, so nothing lands in the wrong place
-        from mammorepro.report.results import check_results_root
+        from mammorepro.files import check_results_root
 
         check_results_root(cfg["results_root"], cfg.get("data_root") or None)
     for name in ("seed", "epochs", "batch_size", "image_size"):

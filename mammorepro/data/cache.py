@@ -30,7 +30,7 @@ import numpy as np
 
 from mammorepro.errors import ConfigError, DataError
 from mammorepro.preprocess import PreprocessConfig, preprocess_case
-from mammorepro.report.results import atomic_write, atomic_write_text, is_inside
+from mammorepro.files import atomic_write, atomic_write_text, is_inside
 
 CACHE_VERSION = 1
 

@@ -24,7 +24,6 @@ from mammorepro.data.io import new_folder
 from mammorepro.data.records import Case, DatasetIndex, Lesion, Problem
 from mammorepro.errors import DataError
 
-MASS_CLASSES = ("CIRC", "SPIC", "MISC")
 KIND = {"CIRC": "mass", "SPIC": "mass", "MISC": "mass", "CALC": "calcification", "ARCH": "other", "ASYM": "other"}
 TISSUE = {"F": "fatty", "G": "fatty-glandular", "D": "dense-glandular"}
 _LINE = re.compile(r"^(mdb\d{3})\s+([FGD])\s+([A-Z]+)(.*)$")

@@ -19,8 +19,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-LESION_KINDS = ("mass", "calcification", "other")
-
 
 @dataclass
 class Lesion:

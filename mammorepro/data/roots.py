@@ -9,8 +9,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from mammorepro.config import DATASETS
 from mammorepro.errors import ConfigError, DataError
+
+# every dataset a notebook's ``dataset`` parameter may name (the phantom is generated, the rest are read)
+DATASETS = ("phantom", "cbis-ddsm", "inbreast", "mini-ddsm", "mias")
 
 # what the user must put under each root (shown when the root is missing)
 EXPECTED_LAYOUT = {

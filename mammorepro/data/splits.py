@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from mammorepro.errors import ConfigError, DataError
-from mammorepro.report.results import atomic_write_text, file_sha256
+from mammorepro.files import atomic_write_text, file_sha256
 
 
 def draw_split(

@@ -29,7 +29,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from mammorepro.errors import ConfigError
 from mammorepro.metrics import SegmentationScores
-from mammorepro.report.results import atomic_write
+from mammorepro.files import atomic_write
 
 
 @dataclass(frozen=True)

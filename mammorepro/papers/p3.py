@@ -77,7 +77,6 @@ PAPER_FULL_HEIGHT = 2048
 PAPER_SCALES = "320x160,512x256,640x320,832x416,960x480"
 
 SEGMENTERS = {"v19U-Net++": "smp-unetplusplus", "U-Net": "smp-unet"}
-SETUPS = ("one-stage", "two-stage w/o MSF", "two-stage with MSF")
 
 # the paper's numbers, per split T1..T5 (fractions)
 REPORTED = {

@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 
 from mammorepro.errors import ConfigError
-from mammorepro.post.crf import CRFParams
+from mammorepro.post.crf_params import CRFParams
 
 
 def _gaussian_1d(sigma: float, device, dtype) -> torch.Tensor:

@@ -31,8 +31,6 @@ PROFILES = {p: {"results_root": "results"} for p in ("smoke", "default", "full")
 
 REACH = 0.01  # a score "reaches" a reported number when it is at most this far below it
 PAPERS = ("p1", "p2", "p3", "p4", "p5")
-PAPER_DATA = {"p1": None, "p2": "mini-ddsm", "p3": "inbreast", "p4": "private", "p5": "cbis-ddsm"}  # p1: per claim
-CHAPTERS = {"p1": "p1_ds_unet_crf", "p2": "p2_multires_unet", "p3": "p3_two_stage_msf", "p4": "p4_model_comparison", "p5": "p5_efficientnet_unet"}
 VERDICTS = ("explained by metric definition", "explained by split leakage", "cannot be tested here", "reproduced", "not reproduced")
 
 

@@ -11,9 +11,7 @@ is told to (``overwrite``).
 
 from __future__ import annotations
 
-import hashlib
 import json
-import math
 import os
 import platform
 import subprocess
@@ -24,6 +22,8 @@ from importlib import metadata
 from pathlib import Path
 
 from mammorepro.errors import ConfigError
+from mammorepro.files import atomic_write, atomic_write_text, check_results_root, write_json
+from mammorepro.files import jsonable as _jsonable
 
 PACKAGES = (
     "mammorepro",
@@ -40,64 +40,6 @@ PACKAGES = (
     "pydicom",
     "pydensecrf2",
 )
-
-
-def _jsonable(obj):
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None  # JSON has no NaN: null means "undefined" (e.g. no lesion to score)
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if hasattr(obj, "item") and callable(obj.item):  # numpy scalars
-        return _jsonable(obj.item())
-    if isinstance(obj, Path):
-        return str(obj)
-    return obj
-
-
-def atomic_write(path: Path, write) -> Path:
-    """Call ``write(tmp_path)`` on a temporary file beside ``path``, then rename it into place:
-    readers see the old file or the complete new one, never half of it."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
-
-
-def is_inside(path: Path, folder: Path) -> bool:
-    """Whether ``path`` is ``folder`` or lies below it (both resolved)."""
-    path, folder = Path(path).resolve(), Path(folder).resolve()
-    return path == folder or folder in path.parents
-
-
-def check_results_root(root: str | Path, data_root: str | Path | None = None) -> Path:
-    """One line of error unless ``root`` is a ``results`` folder outside the data root."""
-    root = Path(root)
-    if "results" not in root.resolve().parts:
-        raise ConfigError(f"results root {str(root)!r} is not a 'results' folder: pass results_root='results' or a path ending in /results")
-    if data_root and is_inside(root, data_root):
-        raise ConfigError(f"results root {str(root)!r} lies inside the data root {str(data_root)!r}: nothing is ever written there; choose another folder")
-    return root
-
-
-def write_json(path: Path, obj) -> None:
-    atomic_write_text(path, json.dumps(_jsonable(obj), indent=2, sort_keys=True, allow_nan=False) + "\n")
-
-
-def file_sha256(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def git_commit(repo: Path | None = None) -> dict:
@@ -270,10 +212,6 @@ def run_folders(results_root: str | Path = "results", chapter: str | None = None
     pattern = f"{chapter}/*/*/{name}" if chapter else f"*/*/*/{name}"
     found = [p.parent for p in root.glob(pattern)]
     return sorted(f for f in found if not any(part.startswith(".") for part in f.relative_to(root).parts))
-
-
-def read_metrics(path: str | Path) -> dict:
-    return json.loads(Path(path).read_text())
 
 
 def read_env(folder: str | Path) -> dict:
