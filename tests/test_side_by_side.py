@@ -105,3 +105,14 @@ def test_circle_of_a_disc_is_the_disc_and_of_a_thin_mass_is_not():
     agreement = real_data.circle_agreement([Case(disc), Case(thin)])
     assert agreement["masses"] == 2 and agreement["dice"] < 0.7  # the thin mass's circle is mostly background
     assert agreement["dice_low"] <= agreement["dice"] <= agreement["dice_high"]
+
+
+def test_learned_marks_a_method_whose_ci_does_not_clear_all_background():
+    def row(method, value, low):
+        return {"method": method, "dice_per_image": value, "dice_per_image_low": low}
+
+    runs = [{"metrics": {"dataset": "mias", "profile": "default", "table": [row("all-background", 0.0, 0.0), row("U-Net", 0.30, 0.12), row("FCN8", 0.02, 0.0)]}}]
+    frame = real_data.learned(runs).set_index("method")
+    assert frame.loc["U-Net", "reading"] == "beats all-background"
+    assert frame.loc["FCN8", "reading"].startswith("no better than all-background")
+    assert "all-background" not in frame.index

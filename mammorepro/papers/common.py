@@ -329,7 +329,7 @@ def train_run(
 ) -> Run:
     """Train one model on the training part (or ``train_ds``, e.g. crops) with early stopping
     on the validation part, keep its best-epoch weights and predict the test part.
-    Checkpoints go to results/<paper>/<profile>/checkpoints/<name>-seed<k>."""
+    Checkpoints go to results/.checkpoints/<paper>/<dataset>/<profile>/<name>-seed<k>."""
     t0 = time.perf_counter()
     history = fit(
         model,

@@ -298,7 +298,7 @@ def claims_table(cfg: dict, scored: Scored) -> pd.DataFrame:
 
 
 def record(cfg: dict, prepared: Prepared, runs: Runs, scored: Scored, figures: dict | None = None) -> Path:
-    """Write results/p1/<profile>/: every method's metrics (mean over seeds, per seed, Otsu),
+    """Write results/p1/<dataset>/<profile>/: every method's metrics (mean over seeds, per seed, Otsu),
     the ablation and claims tables, each run's history, per-case scores, config, env, figures."""
     metrics = {
         "seeds": seeds(cfg),

@@ -179,7 +179,7 @@ def claims_table(cfg: dict, scored: Scored) -> pd.DataFrame:
 
 
 def record(cfg: dict, prepared: Prepared, runs: Runs, scored: Scored, figures: dict | None = None) -> Path:
-    """Write results/p2/<profile>/ with every method's metrics, the comparison and claims
+    """Write results/p2/<dataset>/<profile>/ with every method's metrics, the comparison and claims
     tables, parameter counts, each run's history, per-case scores, config, env, figures."""
     metrics = {
         "seeds": seeds(cfg),

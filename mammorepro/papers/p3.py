@@ -663,7 +663,7 @@ def claims_table(cfg: dict, results: list[SplitResult]) -> pd.DataFrame:
 
 
 def record(cfg: dict, data: Data, pretrained: Pretrained | None, results: list[SplitResult], tabs: Tables, figures: dict | None = None) -> Path:
-    """Write results/p3/<profile>/: per-split detection metrics (AP, FROC, TPR@FP per lambda),
+    """Write results/p3/<dataset>/<profile>/: per-split detection metrics (AP, FROC, TPR@FP per lambda),
     anchors, detector histories, patch and full-image Dice of every setup, tables, config."""
     splits = {}
     frames = []

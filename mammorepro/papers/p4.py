@@ -391,7 +391,7 @@ def cityscapes_table() -> pd.DataFrame:
 
 
 def record(cfg: dict, prepared: Prepared, runs: Runs, scored: Scored, figures: dict | None = None) -> Path:
-    """Write results/p4/<profile>/: every model's metrics per seed and over seeds, the results,
+    """Write results/p4/<dataset>/<profile>/: every model's metrics per seed and over seeds, the results,
     comparison and claims tables, class weights, parameter counts, histories, per-case scores,
     config, env, figures."""
     metrics = {

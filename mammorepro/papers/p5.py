@@ -460,7 +460,7 @@ def claims_table(cfg: dict, scored: Scored) -> pd.DataFrame:
 def record(
     cfg: dict, trained: dict[str, Variant], scored: Scored, tables: dict[str, pd.DataFrame], findings: list[str] | None = None, figures: dict | None = None
 ) -> Path:
-    """Write results/p5/<profile>/: metrics.json (every variant under every definition and the
+    """Write results/p5/<dataset>/<profile>/: metrics.json (every variant under every definition and the
     Keras-style one, the audit and claims tables, each run's history), per_case.csv, config.json
     (with whether ImageNet weights were used), env.json and the figures."""
     main = trained[MAIN]

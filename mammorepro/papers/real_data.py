@@ -10,7 +10,8 @@ does) is from the outline: that Dice is the ceiling of any method that draws the
 
 This chapter trains nothing: it reads ``results/side_by_side/*/metrics.json``. The mini-MIAS
 run is ``python -m mammorepro run side_by_side --profile full -p dataset mias -p data_root
-/path/to/mini-MIAS`` (five folds by patient); its folder is ``<profile>-mias``.
+/path/to/mini-MIAS`` (five folds by patient); its folder is
+``results/side_by_side/mias/<profile>/``, beside the phantom's ``results/side_by_side/phantom/<profile>/``.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from mammorepro.metrics import bootstrap_ci, dice_per_image
-from mammorepro.papers.side_by_side import PAPER, TABLE_METRICS
+from mammorepro.papers.side_by_side import BASELINE, PAPER, TABLE_METRICS
 from mammorepro.report.results import commit_label, read_env, run_folders
 
 REAL_DATASET = "mias"
@@ -77,6 +78,33 @@ def beside(runs: list[dict], metric: str = "dice_per_image") -> pd.DataFrame:
             row["method"]: f"{row[metric]:.3f} [{row[f'{metric}_low']:.3f}, {row[f'{metric}_high']:.3f}]" for row in m["table"]
         }
     return pd.DataFrame(columns).rename_axis(f"{TABLE_METRICS.get(metric, metric)}")
+
+
+def learned(runs: list[dict], metric: str = "dice_per_image") -> pd.DataFrame:
+    """One row per (result folder, method): whether the method beats the all-background
+    prediction on ``metric``, i.e. the lower end of its 95 % CI lies above the all-background
+    value. A method that does not has learned nothing measurable on that run: its numbers are
+    shown but no conclusion is drawn from them."""
+    rows = []
+    for r in runs:
+        m = r["metrics"]
+        table = {row["method"]: row for row in m["table"]}
+        trivial = table.get(BASELINE, {}).get(metric)
+        for name, row in table.items():
+            if name == BASELINE:
+                continue
+            beats = trivial is not None and row[f"{metric}_low"] is not None and row[f"{metric}_low"] > trivial
+            rows.append(
+                {
+                    "run": f"{m['dataset']} / {m['profile']}",
+                    "method": name,
+                    TABLE_METRICS.get(metric, metric): row[metric],
+                    "95 % CI low": row[f"{metric}_low"],
+                    BASELINE: trivial,
+                    "reading": "beats all-background" if beats else "no better than all-background: learned nothing measurable, judge nothing from it",
+                }
+            )
+    return pd.DataFrame(rows)
 
 
 def enclosing_circle(mask: np.ndarray) -> np.ndarray:
