@@ -123,7 +123,7 @@ def record(cfg: dict, named: dict[str, dict[str, object]], figures: dict | None 
     committed real samples)."""
     from mammorepro.report import RunRecorder
 
-    with RunRecorder(PAPER, cfg["profile"], cfg["results_root"], cfg["dataset"], cfg, cfg.get("overwrite", False)) as rec:
+    with RunRecorder.for_config(PAPER, cfg) as rec:
         _write(rec, cfg, named, figures)
     return rec.dir
 

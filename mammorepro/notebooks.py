@@ -103,9 +103,9 @@ def check_parameters(name: str, params: dict, root: Path = REPO) -> dict:
 
         resolve_root(cfg["dataset"], cfg.get("data_root") or None)  # a wrong root fails here, before any work
     if name not in READERS:  # a folder made with other parameters is refused before any work, not after it
-        from mammorepro.report.results import check_overwrite, run_folder
+        from mammorepro.report import RunRecorder
 
-        check_overwrite(run_folder(cfg["results_root"], module.PAPER, cfg["dataset"], cfg["profile"]), cfg, bool(cfg.get("overwrite")))
+        RunRecorder.for_config(module.PAPER, cfg)  # writes nothing: the same check the run makes when it records
     return cfg
 
 

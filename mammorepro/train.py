@@ -62,7 +62,7 @@ def train(method: str, profile: str = "smoke", **params) -> dict:
         test = prepared.parts["test"]
         scores = score_predictions(predict(model, test, tcfg), test.masks, test.case_ids, cfg["threshold"], common.EMPTY_MASK_POLICY)
         out["test"] = scores.summary()
-        with RunRecorder("train", run_name, cfg["results_root"], cfg["dataset"], cfg, cfg.get("overwrite", False)) as rec:
+        with RunRecorder.for_config("train", cfg, run_name) as rec:
             rec.write_config({"parameters": cfg, "method": side_by_side.METHODS[method].source, "engine": tcfg.to_dict(), "world_size": world})
             rec.write_metrics({**common.provenance("train", cfg, prepared), **out})
             rec.write_per_case(scores.per_case())

@@ -245,7 +245,7 @@ def record_run(
     preprocessing, data generator, split scheme and ``config_extra``), metrics.json
     (:func:`provenance` + ``metrics``), per_case.csv, env.json (the device actually used) and the
     figures."""
-    with RunRecorder(paper, cfg["profile"], cfg["results_root"], cfg["dataset"], cfg, cfg.get("overwrite", False)) as rec:
+    with RunRecorder.for_config(paper, cfg) as rec:
         _write_run(rec, paper, cfg, prepared, metrics, per_case, config_extra, figures)
     return rec.dir
 

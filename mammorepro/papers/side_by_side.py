@@ -413,7 +413,7 @@ def record(cfg: dict, result: Result, table: pd.DataFrame, figures: dict | None 
     """Write results/side_by_side/<dataset>/<profile>/ as a whole: config, metrics (provenance,
     the table, every method's summary, the detector's runs, training times), per-case scores,
     env and figures."""
-    with RunRecorder(PAPER, cfg["profile"], cfg["results_root"], cfg["dataset"], cfg, cfg.get("overwrite", False)) as rec:
+    with RunRecorder.for_config(PAPER, cfg) as rec:
         _write(rec, cfg, result, table, figures)
     return rec.dir
 

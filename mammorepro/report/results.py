@@ -142,6 +142,14 @@ class RunRecorder:
         check_overwrite(self.dir, parameters, overwrite)
         self._staging: Path | None = None
 
+    @classmethod
+    def for_config(cls, paper: str, cfg: dict, profile: str | None = None) -> "RunRecorder":
+        """The recorder of a run with resolved parameters ``cfg``: its folder is
+        ``<results_root>/<paper>/<dataset>/<profile>`` (``profile`` overrides the folder name),
+        refused when it holds a run with other parameters and ``cfg["overwrite"]`` is not set.
+        Nothing is written until the first file; constructing it is the overwrite check."""
+        return cls(paper, profile or cfg["profile"], cfg["results_root"], cfg["dataset"], cfg, bool(cfg.get("overwrite", False)))
+
     @property
     def staging(self) -> Path:
         """The hidden folder the files are written into until :meth:`commit`."""
