@@ -4,6 +4,7 @@
     run --all [--profile P] [--jobs N]                               execute every notebook (N at a time)
     models                                                           list registered models
     readme [--check]                                                 regenerate (or check) the README's results section
+    claims [--check] [--results-root R]                              recompute (or check) every result folder's claims.json
     data check DATASET [--root PATH] [--quick]                       integrity report of a dataset copy
     data phantom DATASET DEST [-n N]                                 write phantom cases in DATASET's layout
 
@@ -65,6 +66,20 @@ def _readme(args) -> int:
     return 0
 
 
+def _claims(args) -> int:
+    from mammorepro.chapters import refresh_claims
+    from mammorepro.notebooks import REPO
+
+    root = Path(args.results_root) if args.results_root else REPO / "results"
+    folders = refresh_claims(root, check=args.check)
+    if args.check:
+        for folder in folders:
+            print(f"error: {folder}/claims.json is missing or stale: run `python -m mammorepro claims` and commit it", file=sys.stderr)
+        return 1 if folders else 0
+    print(f"claims.json rewritten in {len(folders)} result folder(s) from their metrics.json and per_case.csv")
+    return 0
+
+
 def _data_check(args) -> int:
     from mammorepro.data.check import check, scan
 
@@ -102,6 +117,10 @@ def main(argv: list[str] | None = None) -> int:
     readme = sub.add_parser("readme", help="regenerate the README's results section from results/")
     readme.add_argument("--check", action="store_true", help="only check it is current (exit 1 if not)")
     readme.set_defaults(func=_readme)
+    cl = sub.add_parser("claims", help="recompute every result folder's claims.json with its chapter's claims()")
+    cl.add_argument("--check", action="store_true", help="only check they are current (exit 1 if not)")
+    cl.add_argument("--results-root", help="results folder (default: the repository's results/)")
+    cl.set_defaults(func=_claims)
     data = sub.add_parser("data", help="dataset tools").add_subparsers(dest="data_command", required=True)
     chk = data.add_parser("check", help="integrity report: counts and every defect as one line (exit 1 if any)")
     chk.add_argument("dataset", choices=list(LOADERS))

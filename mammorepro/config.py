@@ -112,3 +112,19 @@ def _validate(cfg: dict) -> None:
         need(isinstance(cfg["lr"], (int, float)) and cfg["lr"] > 0, f"lr={cfg['lr']!r} must be a positive number")
     for key in [k for k in cfg if k.startswith("n_")]:
         need(isinstance(cfg[key], int) and cfg[key] >= 0, f"{key}={cfg[key]!r} must be a non-negative integer")
+
+
+def profile_table(profiles: Mapping[str, Mapping], keys: list[str] | None = None):
+    """The settings of every profile side by side (one row per setting, one column per
+    profile): the numbers a chapter's "deviations" section refers to, read from the profiles
+    themselves so the page cannot disagree with the run. ``keys``: only these settings (default:
+    every setting whose value differs between profiles, then the shared ones)."""
+    import pandas as pd
+
+    names = list(profiles)
+    every = list(dict.fromkeys(k for p in names for k in profiles[p]))
+    if keys is None:
+        differ = [k for k in every if len({repr(profiles[p].get(k)) for p in names}) > 1]
+        keys = differ + [k for k in every if k not in differ and k not in ("results_root", "data_root", "device")]
+    rows = {k: [profiles[p].get(k, "") for p in names] for k in keys}
+    return pd.DataFrame.from_dict(rows, orient="index", columns=names).rename_axis("setting").astype(str)

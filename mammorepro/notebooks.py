@@ -11,26 +11,14 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
+from mammorepro.chapters import CHAPTERS
 from mammorepro.config import COMMON_PARAMETERS
 from mammorepro.errors import ConfigError, MammoreproError
 
-# notebook name -> the library module that owns its profiles and steps
-NOTEBOOKS = {
-    "00_tour": "mammorepro.tour",
-    "01_data": "mammorepro.data_tour",
-    "p1_ds_unet_crf": "mammorepro.papers.p1",
-    "p2_multires_unet": "mammorepro.papers.p2",
-    "p3_two_stage_msf": "mammorepro.papers.p3",
-    "p4_model_comparison": "mammorepro.papers.p4",
-    "p5_efficientnet_unet": "mammorepro.papers.p5",
-    "side_by_side": "mammorepro.papers.side_by_side",
-    "real_data_mias": "mammorepro.papers.real_data",
-    "claims": "mammorepro.report.claims",  # after the chapters: it reads their result folders
-    "benchmarks": "mammorepro.report.benchmarks",  # reads benchmarks/results/*.json
-    "environment": "mammorepro.report.lock",  # requirements.lock against every env.json
-}
-# notebooks that only read what others wrote: they run after every other notebook
-READERS = ("real_data_mias", "claims", "benchmarks", "environment")
+# notebook name -> the library module that owns its profiles and steps (the registry: mammorepro.chapters)
+NOTEBOOKS = {c.notebook: c.module for c in CHAPTERS}
+# notebooks that only read what others wrote: they run after every other notebook, in registry order
+READERS = tuple(c.notebook for c in CHAPTERS if c.writes is None)
 # with several jobs, the longest chapters start first (a scheduling hint; nothing depends on it)
 LONGEST_FIRST = ("p3_two_stage_msf", "p1_ds_unet_crf", "p2_multires_unet", "side_by_side", "p5_efficientnet_unet", "p4_model_comparison", "00_tour", "01_data")
 REPO = Path(__file__).resolve().parents[1]

@@ -72,6 +72,7 @@ overwrite = False  # replace a result folder made with other parameters (same ch
 
 # %%
 # %matplotlib inline
+from mammorepro import config as config_mod
 from mammorepro.papers import p1
 
 cfg = p1.configure(
@@ -192,10 +193,16 @@ sorted(p.name for p in out.iterdir())
 
 # %% [markdown]
 # ## Deviations from the paper, and why
-# - **Data and scale.** The default profile runs on the built-in phantom on a CPU: 128 x 128
-#   inputs, base width 8 (the paper: 64) and 16 epochs. Its numbers test the *relative*
-#   claims (the ablation), not the 84 % headline. The `full` profile has the paper's sizes
-#   (256 x 256, 64..1024 filters). It reproduces the headline only when run on CBIS-DDSM or
+# Every profile's settings, read from `p1.PROFILES` (each run records its own in config.json):
+
+# %%
+config_mod.profile_table(p1.PROFILES)
+
+# %% [markdown]
+# - **Data and scale.** The default profile runs on the built-in phantom on a CPU, with the
+#   smaller input size, base width and epochs of the table above (the paper: base width 64).
+#   Its numbers test the *relative* claims (the ablation), not the 84 % headline. The `full`
+#   profile has the paper's sizes; it reproduces the headline only when run on CBIS-DDSM or
 #   INbreast.
 # - **Resize.** Images are resized keeping their aspect ratio and zero-padded to a square. The
 #   paper's "resized to 256*256" may have stretched them.

@@ -54,6 +54,7 @@ overwrite = False  # replace a result folder made with other parameters (same ch
 
 # %%
 # %matplotlib inline
+from mammorepro import config as config_mod
 from mammorepro.papers import p2
 
 cfg = p2.configure(
@@ -140,11 +141,17 @@ sorted(p.name for p in out.iterdir())
 
 # %% [markdown]
 # ## Deviations from the paper, and why
-# - **Data and scale.** The default profile runs on the built-in phantom on a CPU, at reduced
-#   input size, widths and epochs (see `cfg` above). It tests the relative claim and the metric
-#   definitions, not the 95.74 % itself. The `full` profile uses U = 32..512 and 256 x 256 inputs.
-# - **Input size.** The paper does not state it. The full profile uses 256 x 256, resized with
-#   the aspect ratio kept and zero padding.
+# Every profile's settings, read from `p2.PROFILES` (each run records its own in config.json):
+
+# %%
+config_mod.profile_table(p2.PROFILES)
+
+# %% [markdown]
+# - **Data and scale.** The default profile runs on the built-in phantom on a CPU, at the reduced
+#   input size, widths and epochs of the table above. It tests the relative claim and the metric
+#   definitions, not the 95.74 % itself.
+# - **Input size.** The paper does not state it. The full profile's (the table above) is resized
+#   with the aspect ratio kept and zero padding.
 # - **Split.** 1600/200/200 images in the paper; here 80/10/10 by patient on Mini-DDSM (the
 #   phantom: 60/15/25), saved once and reused.
 # - **Early stopping.** The paper stopped at epoch 47 without stating the monitored quantity or

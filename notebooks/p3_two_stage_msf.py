@@ -69,6 +69,7 @@ overwrite = False  # replace a result folder made with other parameters (same ch
 
 # %%
 # %matplotlib inline
+from mammorepro import config as config_mod
 from mammorepro.papers import p3
 
 cfg = p3.configure(
@@ -182,11 +183,18 @@ sorted(p.name for p in out.iterdir())
 
 # %% [markdown]
 # ## Deviations from the paper, and why
-# - **Data and scale.** The default profile runs on the built-in phantom on a CPU: full images
-#   of 1024 x 512 (half the paper's 2048 x 1024), a Darknet-53 with a quarter of its channels,
-#   hundreds of detector iterations instead of 60k + 30k, 64 x 64 patches instead of 256 x 256,
-#   one split. It tests whether the pipeline's claims hold in relative terms, not the paper's
-#   numbers. The `full` profile uses the paper's sizes and iterations on all five splits.
+# Every profile's settings, read from `p3.PROFILES` (each run records its own in config.json):
+
+# %%
+config_mod.profile_table(p3.PROFILES)
+
+# %% [markdown]
+# - **Data and scale.** The default profile runs on the built-in phantom on a CPU with the
+#   settings of the table above: smaller full images (`full_height`; the paper: 2048 x 1024), a
+#   narrower Darknet-53 (`det_width`), far fewer detector iterations (the paper: 60k + 30k),
+#   smaller patches (`image_size`; the paper: 256 x 256) and the splits in `splits`. With so few
+#   detector iterations from random weights its numbers show the mechanisms, not the paper's
+#   claims. The `full` profile uses the paper's sizes and iterations on all five splits.
 # - **Pre-training.** The paper pre-trains on CBIS-DDSM's 1514 mass images. On the phantom the
 #   pre-training set is another phantom drawn from a different seed. ImageNet weights for
 #   Darknet-53 and VGG19 are used only when given as local files: none can be downloaded here,

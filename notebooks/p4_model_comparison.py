@@ -60,6 +60,7 @@ overwrite = False  # replace a result folder made with other parameters (same ch
 # %matplotlib inline
 import pandas as pd
 
+from mammorepro import config as config_mod
 from mammorepro.papers import p4
 
 cfg = p4.configure(
@@ -183,9 +184,15 @@ sorted(p.name for p in out.iterdir())
 
 # %% [markdown]
 # ## Deviations from the paper, and why
+# Every profile's settings, read from `p4.PROFILES` (each run records its own in config.json):
+
+# %%
+config_mod.profile_table(p4.PROFILES)
+
+# %% [markdown]
 # - **Data.** The paper's 100 mammograms (x 10 augmentations) are private. The default profile
-#   runs on the built-in phantom, on a CPU, at reduced image size, widths and epochs (see `cfg`
-#   above); it tests the protocol and the relative claims, not the percentages.
+#   runs on the built-in phantom, on a CPU, at the reduced image size, widths and epochs of the
+#   table above; it tests the protocol and the relative claims, not the percentages.
 # - **Cityscapes (Table 9).** Not rerun: no data here, and the library's models are binary.
 # - **Two classes as one logit.** The paper's softmax over (tumour, non-tumour) equals a sigmoid
 #   on the difference of the two scores; the weighted cross entropy is the same loss. Dilation10

@@ -62,6 +62,7 @@ overwrite = False  # replace a result folder made with other parameters (same ch
 
 # %%
 # %matplotlib inline
+from mammorepro import config as config_mod
 from mammorepro.papers import p5
 
 cfg = p5.configure(
@@ -196,10 +197,16 @@ sorted(p.name for p in out.iterdir())
 
 # %% [markdown]
 # ## Deviations from the paper, and why
-# - **Data and scale.** The default profile runs on the built-in phantom on a CPU: 100 images
-#   at 128 x 128, 10 epochs, one seed (see `cfg`). It tests the metric definitions and the audit's
-#   mechanisms, not the 0.956 itself. The `full` profile uses 224 x 224, up to 100 epochs with
-#   patience 10, lr 1e-4 and 3 seeds.
+# Every profile's settings, read from `p5.PROFILES` (each run records its own in config.json):
+
+# %%
+config_mod.profile_table(p5.PROFILES)
+
+# %% [markdown]
+# - **Data and scale.** The default profile runs on the built-in phantom on a CPU with the
+#   settings of the table above (fewer and smaller images, fewer epochs and seeds than `full`,
+#   which has the paper's 224 x 224 and up to 100 epochs). It tests the metric definitions and the
+#   audit's mechanisms, not the 0.956 itself.
 # - **Calcifications on the phantom.** The phantom's calcification clusters are drawn as specks;
 #   their lesion mask is the cluster's region (the convex hull of the specks plus a margin), like
 #   CBIS-DDSM's loose calcification outlines.

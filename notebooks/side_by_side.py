@@ -51,6 +51,7 @@ batch_size = None
 lr = None  # Adam, for every method
 det_iterations = None  # the detector's training iterations
 msf_lambda = None  # the multi-scale fusion threshold (p3: 0.6)
+crf_backend = None  # DS U-Net + CRF: pydensecrf (the CPU reference) | torch (the same CRF on the GPU)
 device = "auto"  # auto | cpu | cuda
 results_root = "results"
 overwrite = False  # replace a result folder made with other parameters (same chapter, dataset, profile)

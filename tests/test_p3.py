@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from tests_helpers import assert_refused_in_one_line, load_smoke_run
 
+from mammorepro.detection import two_stage
 from mammorepro.papers import p3
 
 
@@ -49,7 +50,7 @@ def test_patches_pasted_back_rebuild_the_mask(tmp_path):
     x, y, ids, windows = p3.patches(cfg, images)
     assert x.shape[1:] == (64, 64) and len(ids) == sum(len(b) for b in images.boxes)
     assert 0.0 <= x.min() and x.max() <= 1.0  # equalised patches
-    full = p3.paste(cfg, y.astype(np.float32), windows, len(images), images.images.shape[1:])
+    full = two_stage.paste(y.astype(np.float32), windows, len(images), images.images.shape[1:])
     pred, true = full >= 0.5, images.masks > 0
     dice = 2 * (pred & true).sum() / (pred.sum() + true.sum())
     assert dice > 0.9

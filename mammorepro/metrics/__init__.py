@@ -1,5 +1,21 @@
 """Metrics: one module, every definition named (see :mod:`mammorepro.metrics.segmentation`)."""
 
+from mammorepro.metrics.records import (
+    ALL_BACKGROUND,
+    ALL_FOREGROUND,
+    EFFECT,
+    SUPPORT,
+    TRIVIAL,
+    Estimate,
+    difference_verdict,
+    format_ci,
+    format_estimate,
+    over_images,
+    over_seeds,
+    paired_difference,
+    trivial_prediction,
+    validate_result,
+)
 from mammorepro.metrics.segmentation import (
     DEFINITIONS,
     EMPTY_POLICIES,
@@ -20,6 +36,20 @@ from mammorepro.metrics.segmentation import (
 )
 
 __all__ = [
+    "ALL_BACKGROUND",
+    "ALL_FOREGROUND",
+    "EFFECT",
+    "SUPPORT",
+    "TRIVIAL",
+    "Estimate",
+    "difference_verdict",
+    "format_ci",
+    "format_estimate",
+    "over_images",
+    "over_seeds",
+    "paired_difference",
+    "trivial_prediction",
+    "validate_result",
     "DEFINITIONS",
     "EMPTY_POLICIES",
     "SegmentationScores",

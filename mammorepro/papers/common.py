@@ -23,11 +23,12 @@ from mammorepro.data.cache import PreprocessedCache
 from mammorepro.data.roots import resolve_root
 from mammorepro.errors import ConfigError
 from mammorepro.engine import ArraySegmentationDataset, History, TrainConfig, fit, predict, resolve_device, score_predictions
-from mammorepro.metrics import DEFINITIONS, SegmentationScores, bootstrap_ci
+from mammorepro.metrics import ALL_BACKGROUND, DEFINITIONS, SegmentationScores, bootstrap_ci, difference_verdict, trivial_prediction
 from mammorepro.preprocess import PreprocessConfig, preprocess_case, preprocess_steps
 from torch import nn
 from mammorepro.preprocess.augment import build_augmentation
 from mammorepro.report import RunRecorder
+from mammorepro.report.claims import write_claims
 
 EMPTY_MASK_POLICY = "one"
 
@@ -151,7 +152,7 @@ def score_masks(pred: np.ndarray, prepared: Prepared) -> SegmentationScores:
 def all_background(prepared: Prepared, threshold: float = 0.5) -> SegmentationScores:
     """The trivial baseline that belongs in every table: predict no mass anywhere."""
     test = prepared.parts["test"]
-    return score_predictions(np.zeros(test.masks.shape, np.float32), test.masks, test.case_ids, threshold, EMPTY_MASK_POLICY)
+    return score_predictions(trivial_prediction(test.masks.shape, ALL_BACKGROUND), test.masks, test.case_ids, threshold, EMPTY_MASK_POLICY)
 
 
 def _as_list(s) -> list[SegmentationScores]:
@@ -240,13 +241,17 @@ def record_run(
     per_case: pd.DataFrame,
     config_extra: dict | None = None,
     figures: dict | None = None,
+    claims: Callable[[Path], list] | None = None,
 ) -> Path:
     """Write results/<paper>/<dataset>/<profile>/ as a whole: config.json (parameters,
     preprocessing, data generator, split scheme and ``config_extra``), metrics.json
-    (:func:`provenance` + ``metrics``), per_case.csv, env.json (the device actually used) and the
-    figures."""
+    (:func:`provenance` + ``metrics``), per_case.csv, env.json (the device actually used), the
+    figures and, for a chapter with claims, claims.json (``claims(folder)`` computed from the
+    files just written, before the folder is renamed into place)."""
     with RunRecorder.for_config(paper, cfg) as rec:
         _write_run(rec, paper, cfg, prepared, metrics, per_case, config_extra, figures)
+        if claims is not None:
+            write_claims(rec.staging, claims(rec.staging))
     return rec.dir
 
 
@@ -376,7 +381,6 @@ def paired_comparisons(scores: dict, claims: list[dict], column: str = "dice", s
         ids = list(_as_list(scores[c["than"]])[0].per_case()["case_id"])
         diff = per_image_mean(scores[c["better"]], column, ids) - per_image_mean(scores[c["than"]], column, ids)
         lo, hi = bootstrap_ci(diff, seed=seed)
-        verdict = "supported" if lo > 0 else "contradicted" if hi < 0 else "not resolved (CI spans 0)"
         rows.append(
             {
                 "claim": c["claim"],
@@ -385,7 +389,7 @@ def paired_comparisons(scores: dict, claims: list[dict], column: str = "dice", s
                 f"{column}_difference": float(np.mean(diff)),
                 "ci_low": lo,
                 "ci_high": hi,
-                "verdict on this data": verdict,
+                "verdict on this data": difference_verdict(lo, hi),
             }
         )
     return pd.DataFrame(rows)

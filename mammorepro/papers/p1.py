@@ -18,6 +18,7 @@ functions draw its figures.
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -52,6 +53,8 @@ from mammorepro.papers.common import (
 )
 from mammorepro.post import CRFParams, binarize
 from mammorepro.post.crf import BACKENDS, refine
+from mammorepro.metrics import ALL_BACKGROUND
+from mammorepro.report.claims import Claim, per_case_estimate, with_ci
 
 __all__ = ["PROFILES", "REPORTED", "VARIANTS", "configure", "load", "prepare", "record", "score", "train_variants"]
 
@@ -318,7 +321,7 @@ def record(cfg: dict, prepared: Prepared, runs: Runs, scored: Scored, figures: d
         "loss": {"spec": "bce+logdice with deep supervision", **{k: cfg[k] for k in ("bce_weight", "dice_weight", "dice_gamma", "bce_pos_weight", "bce_neg_weight", "side_weight")}},
         "crf": crf_params(cfg).to_dict() if cfg["crf"] else None,
     }
-    return record_run(PAPER, cfg, prepared, metrics, frames, extra, figures)
+    return record_run(PAPER, cfg, prepared, metrics, frames, extra, figures, claims=claims)
 
 
 # ----------------------------------------------------------------------------- figures
@@ -403,3 +406,25 @@ def plot_crf(runs: Runs, prepared: Prepared, scored: Scored, n: int = 4, thresho
     fig.suptitle("mass (green), DS U-Net (red)" + (", after dense CRF (cyan)" if refined is not None else ""), fontsize=8)
     fig.tight_layout()
     return fig
+
+
+# ----------------------------------------------------------------------------- claim records
+
+
+def claims(run_dir: Path) -> list[Claim]:
+    """The paper's claims (:data:`REPORTED`) as records computed from a p1 result folder: Dice per
+    image over the images with a mass under the authors' evaluation (Otsu), the strict Dice over
+    every test image, the 95 % CI over images with a mass, and the all-background prediction
+    under the authors' evaluation."""
+    m = json.loads((Path(run_dir) / "metrics.json").read_text())
+    out = []
+    for r in REPORTED:
+        method = r["method"] if r["method"] in m["methods"] else "DS U-Net"
+        c = Claim(
+            "p1", r["claim"], r["dataset"], r["reported"], "Dice per image over images with a mass, Otsu threshold (the authors' evaluation)",
+            m["methods_otsu"][method]["dice_lesion_images"], m["methods"][method]["dice_per_image"], "Dice / image, all test images, p >= 0.5",
+            trivial=m["methods_otsu"][ALL_BACKGROUND]["dice_lesion_images"], trivial_reading=f"{ALL_BACKGROUND}, authors' evaluation",
+            experiment="the ablation table and 'the CRF, edge-aware' control in the chapter",
+        )
+        out.append(with_ci(c, per_case_estimate(run_dir, "dice", "dice_lesion_images", method=method, rule="otsu", has_lesion=True), "reproduced"))
+    return out

@@ -23,6 +23,7 @@ Dice (Table 4) and full-image Dice of one-stage, two-stage without MSF and two-s
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,12 +45,14 @@ from mammorepro.detection import (
     fuse_scales,
     kmeans_anchors,
     match_detections,
-    tpr_at_fp,
 )
 from mammorepro.detection.anchors import mean_best_iou
-from mammorepro.detection.boxes import boxes_from_masks, scale_boxes, square_crop_box
+from mammorepro.detection import two_stage as two_stage_mod
+from mammorepro.detection.boxes import boxes_from_masks, scale_boxes
+from mammorepro.detection.two_stage import FullImages, equalize, kept
+from mammorepro.detection.two_stage import resize as _resize
 from mammorepro.detection.evaluation import froc_curve, precision_recall
-from mammorepro.engine import ArraySegmentationDataset, predict, score_predictions, seed_everything
+from mammorepro.engine import ArraySegmentationDataset, score_predictions, seed_everything
 from mammorepro.errors import ConfigError
 from mammorepro.losses import build_loss
 from mammorepro.metrics import SegmentationScores
@@ -66,6 +69,8 @@ from mammorepro.papers.common import (
     train_config,
 )
 from mammorepro.preprocess import ops
+from mammorepro.metrics import ALL_BACKGROUND
+from mammorepro.report.claims import Claim, per_case_estimate, with_ci
 
 __all__ = ["PROFILES", "REPORTED", "configure", "load", "prepare", "pretrain_detector", "record", "run_split", "tables"]
 
@@ -219,23 +224,6 @@ def train_sizes(cfg: dict) -> tuple[tuple[int, int], ...]:
 # ----------------------------------------------------------------------------- data
 
 
-@dataclass
-class FullImages:
-    """Full mammograms at the run's resolution (full_height x full_height / 2) with their masses."""
-
-    case_ids: list[str]
-    patient_ids: list[str]
-    images: np.ndarray  # (N, H, W) float32 in [0, 1]
-    masks: np.ndarray  # (N, H, W) uint8: union of the masses
-    boxes: list[np.ndarray]  # per image (K, 4): one box per mass
-
-    def subset(self, ids: list[str]) -> FullImages:
-        pos = {c: i for i, c in enumerate(self.case_ids)}
-        idx = [pos[c] for c in ids]
-        return FullImages(list(ids), [self.patient_ids[i] for i in idx], self.images[idx], self.masks[idx], [self.boxes[i] for i in idx])
-
-    def __len__(self) -> int:
-        return len(self.case_ids)
 
 
 def full_images(cfg: dict, cases) -> FullImages:
@@ -372,18 +360,11 @@ def detect_scales(cfg: dict, model: YOLOv3, images: FullImages) -> list[list[tup
     return [detect(model, images.images, size, 0.001, cfg["nms_iou"], device=cfg["device"]) for size in scales(cfg)]
 
 
-def kept(dets: list[tuple[np.ndarray, np.ndarray]], score: float) -> list[tuple[np.ndarray, np.ndarray]]:
-    return [(b[s >= score], s[s >= score]) for b, s in dets]
 
 
 def msf_candidates(cfg: dict, per_scale, shape: tuple[int, int], lam: float) -> list[tuple[np.ndarray, np.ndarray]]:
     """Fused boxes per image at ``lam`` from the candidates (score >= det_score) of every scale."""
-    n = len(per_scale[0])
-    out = []
-    for i in range(n):
-        fused = fuse_scales([kept([per_scale[s][i]], cfg["det_score"])[0] for s in range(len(per_scale))], shape, lam)
-        out.append((fused.boxes, fused.scores))
-    return out
+    return two_stage_mod.msf_candidates(per_scale, shape, lam, cfg["det_score"])
 
 
 def detection_metrics(cfg: dict, stage1: Stage1, test: FullImages) -> dict:
@@ -411,48 +392,21 @@ def detection_metrics(cfg: dict, stage1: Stage1, test: FullImages) -> dict:
 
 def tpr_fp(cfg: dict, candidates, truths) -> dict:
     """TPR and FP per image of a fixed candidate set, under the IoU rule and the centre rule."""
-    t, f = tpr_at_fp(match_detections(candidates, truths, cfg["hit_iou"]))
-    tc, fc = tpr_at_fp(match_detections(candidates, truths, rule="centre"))
-    return {"tpr": t, "fp_per_image": f, "tpr_centre": tc, "fp_per_image_centre": fc}
+    return two_stage_mod.tpr_fp(candidates, truths, cfg["hit_iou"])
 
 
 # ----------------------------------------------------------------------------- stage 2
 
 
-def equalize(x: np.ndarray) -> np.ndarray:
-    """Histogram equalisation of a [0, 1] image on 256 grey levels (sec. 4.2)."""
-    return cv2.equalizeHist(np.clip(np.round(x * 255), 0, 255).astype(np.uint8)).astype(np.float32) / 255.0
 
 
-def _resize(a: np.ndarray, hw: tuple[int, int], mask: bool = False) -> np.ndarray:
-    interp = cv2.INTER_AREA if hw[0] < a.shape[0] else cv2.INTER_LINEAR
-    out = cv2.resize(a.astype(np.float32), (hw[1], hw[0]), interpolation=interp)
-    return (out >= 0.5).astype(np.uint8) if mask else out
 
 
-def crop_patch(cfg: dict, image: np.ndarray, box: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, int]]:
-    """The equalised patch (image_size x image_size) cut around a box, and its window."""
-    x0, y0, x1, y1 = square_crop_box(box, cfg["crop_margin"], image.shape)
-    p = cfg["image_size"]
-    return equalize(_resize(image[y0:y1, x0:x1], (p, p))), (x0, y0, x1, y1)
 
 
 def patches(cfg: dict, images: FullImages, boxes: list[np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray, list[str], list[tuple]]:
-    """Patches around ``boxes`` (default: the ground-truth masses) with their mask crops,
-    ids ``<case>#<k>`` and windows ``(image index, x0, y0, x1, y1)``."""
-    boxes = images.boxes if boxes is None else boxes
-    xs, ys, ids, windows = [], [], [], []
-    p = cfg["image_size"]
-    for i, (img, msk, bx) in enumerate(zip(images.images, images.masks, boxes)):
-        for k, b in enumerate(np.asarray(bx).reshape(-1, 4)):
-            x, (x0, y0, x1, y1) = crop_patch(cfg, img, b)
-            xs.append(x)
-            ys.append(_resize(msk[y0:y1, x0:x1], (p, p), mask=True))
-            ids.append(f"{images.case_ids[i]}#{k}")
-            windows.append((i, x0, y0, x1, y1))
-    if not xs:
-        return np.zeros((0, p, p), np.float32), np.zeros((0, p, p), np.uint8), [], []
-    return np.stack(xs), np.stack(ys), ids, windows
+    """Patches (image_size, crop_margin) around ``boxes`` (default: the ground-truth masses)."""
+    return two_stage_mod.patches(images, cfg["image_size"], cfg["crop_margin"], boxes)
 
 
 def _split_prepared(data: Data, split: str, parts: dict[str, ArraySegmentationDataset]) -> Prepared:
@@ -480,22 +434,11 @@ def onestage_dataset(cfg: dict, images: FullImages) -> ArraySegmentationDataset:
     return ArraySegmentationDataset(x, y, images.case_ids)
 
 
-def paste(cfg: dict, probs: np.ndarray, windows: list[tuple], n: int, shape: tuple[int, int]) -> np.ndarray:
-    """Put each patch's probabilities back into its window of the full image (the maximum
-    where windows overlap); pixels outside every window are background."""
-    full = np.zeros((n, *shape), np.float32)
-    for p, (i, x0, y0, x1, y1) in zip(probs, windows):
-        full[i, y0:y1, x0:x1] = np.maximum(full[i, y0:y1, x0:x1], _resize(p, (y1 - y0, x1 - x0)))
-    return full
 
 
 def two_stage(cfg: dict, model: nn.Module, test: FullImages, candidates: list[np.ndarray]) -> np.ndarray:
     """Full-image probabilities: each candidate box cropped, segmented and pasted back."""
-    x, _, ids, windows = patches(cfg, test, candidates)
-    if len(x) == 0:
-        return np.zeros(test.masks.shape, np.float32)
-    probs = predict(model, ArraySegmentationDataset(x, np.zeros(x.shape, np.uint8), ids), train_config(cfg))
-    return paste(cfg, probs, windows, len(test), test.images.shape[1:])
+    return two_stage_mod.segment_candidates(model, test, candidates, cfg["image_size"], cfg["crop_margin"], train_config(cfg))
 
 
 @dataclass
@@ -575,11 +518,11 @@ def _dice(scores: list[SegmentationScores]) -> float:
     return float(np.mean([s.summary()["dice_per_image"] for s in scores]))
 
 
-def _mean_sd(values: list[float]) -> str:
+def _mean_sd(values: list[float]) -> dict[str, float]:
+    """Mean over splits with the between-split sd and standard error (NaN for one split)."""
     v = np.asarray(values, float)
-    if len(v) == 1:
-        return f"{v[0]:.4f}"
-    return f"{v.mean():.4f} ± {v.std(ddof=1):.4f} (se {v.std(ddof=1) / np.sqrt(len(v)):.4f})"
+    sd = float(v.std(ddof=1)) if len(v) > 1 else float("nan")
+    return {"ours": round(float(v.mean()), 4), "ours sd": sd, "ours se": sd / np.sqrt(len(v))}
 
 
 def _reported(values: list, splits: list[str]) -> float:
@@ -608,13 +551,14 @@ def tables(cfg: dict, results: list[SplitResult]) -> Tables:
         sets += [(f"MSF λ={lam}", v) for lam, v in d["msf"].items()]
         for name, v in sets:
             det_rows.append(
-                {"split": r.split, "candidates": name, f"AP (IoU >= {cfg['hit_iou']})": round(v["ap"], 4) if "ap" in v else "",
-                 f"TPR@FP (IoU >= {cfg['hit_iou']})": f"{v['tpr']:.2f}@{v['fp_per_image']:.2f}", "TPR@FP (centre in box)": f"{v['tpr_centre']:.2f}@{v['fp_per_image_centre']:.2f}"}
+                {"split": r.split, "candidates": name, f"AP (IoU >= {cfg['hit_iou']})": round(v["ap"], 4) if "ap" in v else None,
+                 f"TPR (IoU >= {cfg['hit_iou']})": v["tpr"], f"FP per image (IoU >= {cfg['hit_iou']})": v["fp_per_image"],
+                 "TPR (centre in box)": v["tpr_centre"], "FP per image (centre in box)": v["fp_per_image_centre"]}
             )
     detection = pd.DataFrame(det_rows).set_index(["split", "candidates"])
 
     patch = pd.DataFrame(
-        [{"model": v, **{r.split: round(_dice(r.patch_scores[v]), 4) for r in results}, "ours": _mean_sd([_dice(r.patch_scores[v]) for r in results]),
+        [{"model": v, **{r.split: round(_dice(r.patch_scores[v]), 4) for r in results}, **_mean_sd([_dice(r.patch_scores[v]) for r in results]),
           "reported (same splits)": round(_reported(REPORTED["patch"][v], names), 4)} for v in SEGMENTERS]
     ).set_index("model")
 
@@ -622,8 +566,8 @@ def tables(cfg: dict, results: list[SplitResult]) -> Tables:
     for key in results[0].full:
         model, setup = key.split(" / ")
         rep = REPORTED["full"].get((model, setup))
-        full_rows.append({"model": model, "setup": setup, **{r.split: round(_dice(r.full[key]), 4) for r in results}, "ours": _mean_sd([_dice(r.full[key]) for r in results]),
-                          "reported (same splits)": round(_reported(rep, names), 4) if rep else "not in the paper"})
+        full_rows.append({"model": model, "setup": setup, **{r.split: round(_dice(r.full[key]), 4) for r in results}, **_mean_sd([_dice(r.full[key]) for r in results]),
+                          "reported (same splits)": round(_reported(rep, names), 4) if rep else None})
     full = pd.DataFrame(full_rows).set_index(["model", "setup"])
 
     comps = []
@@ -711,7 +655,7 @@ def record(cfg: dict, data: Data, pretrained: Pretrained | None, results: list[S
         "detector_train": detector_config(cfg, cfg["det_iterations"], cfg["seed"]).to_dict(),
         "loss": "dice",
     }
-    return record_run(PAPER, cfg, prepared, metrics, pd.concat(frames, ignore_index=True), extra, figures)
+    return record_run(PAPER, cfg, prepared, metrics, pd.concat(frames, ignore_index=True), extra, figures, claims=claims)
 
 
 # ----------------------------------------------------------------------------- figures
@@ -851,3 +795,25 @@ def plot_delineations(cfg: dict, result: SplitResult, model: str = "v19U-Net++",
                 ax.contour(probs[i] >= cfg["threshold"], [0.5], colors="red", linewidths=0.7)
     fig.tight_layout()
     return fig
+
+
+# ----------------------------------------------------------------------------- claim records
+
+
+def claims(run_dir: Path) -> list[Claim]:
+    """The claims table of a p3 result folder as records: detection numbers as the paper's tables
+    define them, full-image Dice per image with its 95 % CI over images and the all-background
+    Dice per image (empty-mask policy "one": the share of test images without a mass)."""
+    m = json.loads((Path(run_dir) / "metrics.json").read_text())
+    out = []
+    trivial_dice = 1.0 - m["n_test_with_lesion"] / m["n_test"] if m["n_test"] else None
+    for r in m["claims"]:
+        name = r["claim"]
+        c = Claim("p3", name, "inbreast", r["reported"], "as the paper's table", r["reproduced"], higher_is_better="FP per image" not in name, experiment="Tables 1-5 of the chapter")
+        if "full-image Dice" in name:
+            method = name.split(":")[0].replace(", ", " / ")
+            c.strict, c.strict_name = r["reproduced"], "Dice / image"
+            c.trivial, c.trivial_reading = trivial_dice, f"{ALL_BACKGROUND}, Dice / image"
+            c = with_ci(c, per_case_estimate(run_dir, "dice", "dice_per_image", method=method), "reproduced")
+        out.append(c)
+    return out

@@ -28,6 +28,7 @@ functions draw its figures.
 
 from __future__ import annotations
 
+import json
 import copy
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,11 +42,13 @@ from mammorepro import config as config_mod
 from mammorepro.engine import TrainConfig, score_predictions
 from mammorepro.errors import ConfigError
 from mammorepro.losses import WeightedBCELoss, frequency_weights
-from mammorepro.metrics import SegmentationScores, bootstrap_pooled_difference, seed_interval
+from mammorepro.metrics import SegmentationScores, bootstrap_pooled_difference, difference_verdict, format_estimate, seed_interval
 from mammorepro.models import check_input_size, count_parameters, create_model
 from mammorepro.papers import common
 from mammorepro.papers.common import Prepared, Runs, all_background, load as load_cases, mean_summary, per_seed_case_frames, pick_cases, record_run, seeds, train_config, train_run
 from mammorepro.preprocess.crops import BalancedCropDataset
+from mammorepro.metrics import ALL_BACKGROUND
+from mammorepro.report.claims import Claim
 
 __all__ = ["MODELS", "PROFILES", "REPORTED", "configure", "findings", "load", "prepare", "record", "score", "train_models"]
 
@@ -305,9 +308,9 @@ def compare(scores: dict, seed: int = 0) -> pd.DataFrame:
             continue
         counts = [[s.counts for s in scores[m]] for m in (c["better"], c["than"])]
         diff, lo, hi = bootstrap_pooled_difference(*counts, c["metric"], seed=seed)
-        verdict = "supported" if lo > 0 else "contradicted" if hi < 0 else "not resolved (CI spans 0)"
         rows.append(
-            {"claim": c["claim"], "where": c["where"], "comparison": f"{MODELS[c['better']]} - {MODELS.get(c['than'], c['than'])}", "metric": c["metric"], "difference": diff, "ci_low": lo, "ci_high": hi, "verdict on this data": verdict}
+            {"claim": c["claim"], "where": c["where"], "comparison": f"{MODELS[c['better']]} - {MODELS.get(c['than'], c['than'])}", "metric": c["metric"], "difference": diff, "ci_low": lo, "ci_high": hi,
+             "verdict on this data": difference_verdict(lo, hi)}
         )
     return pd.DataFrame(rows)
 
@@ -332,9 +335,7 @@ def findings(scored: Scored) -> list[str]:
 
 
 def _cell(row) -> str:
-    if np.isnan(row["ci_low"]):
-        return f"{row['mean']:.3f}"
-    return f"{row['mean']:.3f} [{row['ci_low']:.3f}, {row['ci_high']:.3f}]"
+    return format_estimate({"value": row["mean"], "ci_low": row["ci_low"], "ci_high": row["ci_high"]})
 
 
 def results_table(scored: Scored) -> pd.DataFrame:
@@ -371,7 +372,11 @@ def claims_table(cfg: dict, scored: Scored) -> pd.DataFrame:
                 "metric": TABLE_METRICS[r["metric"]],
                 "reported": r["reported"],
                 "reproduced": round(float(ours["mean"]), 4),
-                "CI over seeds": "n/a" if np.isnan(ours["ci_low"]) else f"[{ours['ci_low']:.3f}, {ours['ci_high']:.3f}]",
+                "ci_low": float(ours["ci_low"]),  # Student-t over seeds, cut to [0, 1]; null for one seed
+                "ci_high": float(ours["ci_high"]),
+                "ci_unit": "seed",
+                "n_seeds": int(ours["n_seeds"]),
+                "n_images": len(scored.scores[r["model"]][0].per_case()),
                 "all-background": round(float(t.loc[("all-background", r["metric"]), "mean"]), 4),
                 "paper's lesion IoU is at least": round(implied_lesion_iou(pa, miou), 4),
                 "our lesion IoU (pooled)": round(float(t.loc[(r["model"], "iou_pooled"), "mean"]), 4),
@@ -409,7 +414,7 @@ def record(cfg: dict, prepared: Prepared, runs: Runs, scored: Scored, figures: d
     }
     frames = per_seed_case_frames({f"p >= {cfg['threshold']}": scored.scores}, seeds(cfg))
     extra = {"train": _train_config(cfg).to_dict(), "loss": "class-weighted binary cross entropy (w = 1 - x/100 on the crops)", "split": SCHEME}
-    return record_run(PAPER, cfg, prepared, metrics, frames, extra, figures)
+    return record_run(PAPER, cfg, prepared, metrics, frames, extra, figures, claims=claims)
 
 
 # ----------------------------------------------------------------------------- figures
@@ -511,3 +516,24 @@ def plot_predictions(runs: Runs, prepared: Prepared, scored: Scored, n: int = 3,
             ax.axis("off")
     fig.tight_layout()
     return fig
+
+
+# ----------------------------------------------------------------------------- claim records
+
+
+def claims(run_dir: Path) -> list[Claim]:
+    """Table 10's numbers as records from a p4 result folder: the pooled metric's mean over seeds
+    with its t-interval over seeds, the pooled lesion IoU, and the all-background prediction
+    under the same metric. The paper's data is private."""
+    m = json.loads((Path(run_dir) / "metrics.json").read_text())
+    out = []
+    for r in m["claims"]:
+        c = Claim(
+            "p4", f"{r['model']}, {r['metric']} (Table 10)", "private", r["reported"], f"{r['metric']}, pooled over the test set",
+            r["reproduced"], r.get("our lesion IoU (pooled)"), "lesion IoU pooled",
+            trivial=r[ALL_BACKGROUND], trivial_reading=f"{ALL_BACKGROUND}, {r['metric']}", experiment="the implied lesion IoU and the all-background row in the chapter",
+        )
+        c.ci_low, c.ci_high = (float("nan") if r["ci_low"] is None else r["ci_low"]), (float("nan") if r["ci_high"] is None else r["ci_high"])
+        c.ci_of, c.ci_unit, c.n_seeds, c.n_images = "reproduced", r["ci_unit"], r["n_seeds"], r["n_images"]
+        out.append(c)
+    return out

@@ -41,8 +41,10 @@ from mammorepro.engine import ArraySegmentationDataset
 from mammorepro.errors import ConfigError
 from mammorepro.losses import WeightedBCELoss, build_loss, frequency_weights
 from mammorepro.metrics import SegmentationScores, bootstrap_ci, bootstrap_pooled_ci, seed_interval
+from mammorepro.detection import two_stage
+from mammorepro.detection.two_stage import FullImages
 from mammorepro.papers import common, p1, p2, p3, p4, p5
-from mammorepro.post.crf import dense_crf_batch
+from mammorepro.post.crf import BACKENDS, refine
 from mammorepro.post.threshold import binarize
 from mammorepro.report import RunRecorder
 
@@ -82,6 +84,7 @@ _COMMON = {
     "augment": True,
     "threshold": 0.5,
     "msf_lambda": 0.6,  # p3's choice for its Table 5
+    "crf_backend": "pydensecrf",  # DS U-Net + CRF: the reference CPU CRF; "torch": the same CRF on the GPU (p1's setting)
 }
 PROFILES = {
     "smoke": {**_COMMON, "n_cases": 24, "image_size": 64, "patch_size": 32, "epochs": 1, "batch_size": 4, "lr": 1e-3, "det_iterations": 3, "patience": 0},
@@ -112,6 +115,8 @@ def configure(profile: str = "default", **params) -> dict:
     missing = [f"{m} (needs {_REFINES[m]})" for m in names if m in _REFINES and _REFINES[m] not in names]
     if missing:
         raise ConfigError(f"methods: {', '.join(missing)}: add the method it refines")
+    if cfg["crf_backend"] not in BACKENDS:
+        raise ConfigError(f"crf_backend={cfg['crf_backend']!r}: use one of {', '.join(BACKENDS)}")
     n_splits = 5 if cfg["dataset"] in ("mias", "inbreast") else 1
     if not 1 <= cfg["folds"] <= n_splits:
         raise ConfigError(f"folds={cfg['folds']} must be between 1 and {n_splits} ({cfg['dataset']}: {data_mod.SCHEMES[cfg['dataset']]})")
@@ -194,10 +199,10 @@ def p3_config(cfg: dict) -> dict:
     )
 
 
-def full_images(part: ArraySegmentationDataset) -> p3.FullImages:
+def full_images(part: ArraySegmentationDataset) -> FullImages:
     """A split part as p3's full images: one box per connected mass component."""
     boxes = [np.asarray(component_boxes(m > 0), np.float32).reshape(-1, 4) for m in part.masks]
-    return p3.FullImages(list(part.case_ids), list(part.case_ids), part.images, part.masks.astype(np.uint8), boxes)
+    return FullImages(list(part.case_ids), list(part.case_ids), part.images, part.masks.astype(np.uint8), boxes)
 
 
 @dataclass
@@ -220,12 +225,12 @@ def run_two_stage(cfg: dict, seg: common.Prepared, all_test: ArraySegmentationDa
     test_all = full_images(all_test)
     per_scale = p3.detect_scales(c, stage1.model, test_all)
     shape = test_all.images.shape[1:]
-    fused = p3.msf_candidates(c, per_scale, shape, c["msf_lambda"])
+    fused = two_stage.msf_candidates(per_scale, shape, c["msf_lambda"], c["det_score"])
     single = match_detections(per_scale[c["single_scale"] - 1], test_all.boxes, c["hit_iou"])
-    detection = {**p3.tpr_fp(c, fused, test_all.boxes), "ap": average_precision(single)}
+    detection = {**two_stage.tpr_fp(fused, test_all.boxes, c["hit_iou"]), "ap": average_precision(single)}
     pparts = {}
     for name in ("train", "val"):
-        x, y, ids, _ = p3.patches(c, full_images(seg.parts[name]))
+        x, y, ids, _ = two_stage.patches(full_images(seg.parts[name]), c["image_size"], c["crop_margin"])
         pparts[name] = ArraySegmentationDataset(x, y, ids)
     pparts["test"] = pparts["val"]  # train_run predicts a test part; the real test input is the detector's boxes
     patch_prepared = common.Prepared(pparts, seg.split_path, seg.split_sha256, seg.meta, seg.split_name)
@@ -234,7 +239,7 @@ def run_two_stage(cfg: dict, seg: common.Prepared, all_test: ArraySegmentationDa
     pos = {cid: i for i, cid in enumerate(test_all.case_ids)}
     test_seg = full_images(seg.parts["test"])
     boxes = [fused[pos[cid]][0] for cid in test_seg.case_ids]
-    probs = p3.two_stage(c, run.model, test_seg, boxes)
+    probs = two_stage.segment_candidates(run.model, test_seg, boxes, c["image_size"], c["crop_margin"], common.train_config(c))
     return TwoStageRun(probs, detection, time.perf_counter() - t0, run.history.rows)
 
 
@@ -291,7 +296,7 @@ def run(cfg: dict, cases, progress: bool = False) -> Result:
                 out.runs.append({"split": split, "seed": seed, "method": method, "train_seconds": r.train_seconds, **_epochs(r.history.rows, r.history.best_epoch)})
             if "DS U-Net + CRF" in names:
                 t0 = time.perf_counter()
-                probs["DS U-Net + CRF"] = dense_crf_batch(probs["DS U-Net"], test.images, p1.crf_params(_chapter_cfg(p1, cfg)))
+                probs["DS U-Net + CRF"] = refine(probs["DS U-Net"], test.images, p1.crf_params(_chapter_cfg(p1, cfg)), cfg["crf_backend"], cfg["device"])
                 out.runs.append({"split": split, "seed": seed, "method": "DS U-Net + CRF", "train_seconds": time.perf_counter() - t0})
             if TWO_STAGE in names:
                 two = run_two_stage(cfg, seg, prepared.parts["test"], seed, progress)

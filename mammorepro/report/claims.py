@@ -8,29 +8,30 @@ without segmenting (the all-background prediction under the paper's definition o
 its words admit); the best score of a run with a leaky split; and the run's provenance
 (dataset, profile, device, commit, split file hash, result folder).
 
-Each paper's module keeps its reported numbers (``REPORTED``); its metrics.json records them
-next to what the run measured. The readers below (one per paper, :data:`READERS`) turn a
-metrics.json into claim rows.
+Each chapter's module keeps its reported numbers (``REPORTED``) and a ``claims(run_dir)`` that
+turns its result folder into :class:`Claim` records; the run writes them to the folder's
+claims.json (``python -m mammorepro claims`` recomputes them for existing folders). This module
+reads claims.json files only: it imports no chapter.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from mammorepro.metrics import bootstrap_ci
+from mammorepro.errors import ConfigError
+from mammorepro.files import write_json
+from mammorepro.metrics import Estimate, format_ci, over_images
 from mammorepro.report.results import commit_label, read_env, run_folders
 
 # the page's parameters (notebooks/claims): it trains nothing, it reads result folders
 PROFILES = {p: {"results_root": "results"} for p in ("smoke", "default", "full")}
 
 REACH = 0.01  # a score "reaches" a reported number when it is at most this far below it
-PAPERS = ("p1", "p2", "p3", "p4", "p5")
 VERDICTS = ("explained by metric definition", "explained by split leakage", "cannot be tested here", "reproduced", "not reproduced")
 
 
@@ -53,6 +54,9 @@ class Claim:
     ci_low: float = float("nan")  # 95 % CI of `reproduced`, or of `strict` when `ci_of` says so
     ci_high: float = float("nan")
     ci_of: str = ""
+    ci_unit: str = ""  # what the CI resamples: "image" (bootstrap over test images) or "seed" (t over seeds)
+    n_images: int = 0  # test images the CI rests on
+    n_seeds: int = 0  # training seeds averaged
     trivial: float | None = None  # best score without segmenting
     trivial_reading: str = ""
     leak: float | None = None  # best score of a leaky split, under the paper's definition
@@ -99,131 +103,68 @@ def verdict(c: Claim) -> tuple[str, str]:
     return (VERDICTS[3], f"within {REACH} of the reported value") if close else (VERDICTS[4], f"more than {REACH} from the reported value (no CI)")
 
 
-# ----------------------------------------------------------------------------- readers
+# ----------------------------------------------------------------------------- claim records
 
 
-def _per_case_ci(run_dir: Path, column: str, seed: int = 0, **where) -> tuple[float, float]:
-    """95 % bootstrap CI over images of ``column`` from per_case.csv rows matching ``where``
-    (each image's value averaged over seeds)."""
-    path = run_dir / "per_case.csv"
-    if not path.is_file():
-        return float("nan"), float("nan")
-    f = pd.read_csv(path)
+def per_case_estimate(run_dir: Path, column: str, metric: str, seed: int = 0, **where) -> Estimate:
+    """The mean of ``column`` over the per_case.csv rows matching ``where`` (each image's value
+    averaged over seeds first) with its 95 % bootstrap CI over images; an estimate with no CI when
+    the folder has no per-case table or no row matches."""
+    path = Path(run_dir) / "per_case.csv"
+    f = pd.read_csv(path) if path.is_file() else pd.DataFrame()
     for key, value in where.items():
-        if key == "has_lesion":
-            f = f[f["has_lesion"].astype(str) == "True"]
-        else:
-            f = f[f[key] == value]
-    if f.empty:
-        return float("nan"), float("nan")
+        if f.empty:
+            break
+        f = f[f["has_lesion"].astype(str) == "True"] if key == "has_lesion" else f[f[key] == value]
+    if f.empty or column not in f:
+        return Estimate(float("nan"), None, None, metric, "none", 0, 0, 0)
     keys = [k for k in ("split", "case_id") if k in f]
-    return bootstrap_ci(f.groupby(keys)[column].mean().to_numpy(), seed=seed)
+    n_seeds = int(f["seed"].nunique()) if "seed" in f else 1
+    return over_images(f.groupby(keys)[column].mean().to_numpy(), metric, n_seeds=n_seeds, seed=seed)
 
 
-def _interval(text) -> tuple[float, float]:
-    """'[0.1, 0.2]' or '+0.05 [-0.08, +0.18]' -> the bracketed pair."""
-    m = re.search(r"\[\s*([-+0-9.naN]+),\s*([-+0-9.naN]+)\s*\]", str(text or ""))
-    return (float(m.group(1)), float(m.group(2))) if m else (float("nan"), float("nan"))
+def with_ci(c: Claim, e: Estimate, of: str) -> Claim:
+    """``c`` with the CI of estimate ``e`` (of the "reproduced" or the "strict" value)."""
+    c.ci_low = float("nan") if e.ci_low is None else e.ci_low
+    c.ci_high = float("nan") if e.ci_high is None else e.ci_high
+    c.ci_of, c.ci_unit, c.n_images, c.n_seeds = of, e.unit, e.n_images, e.n_seeds
+    return c
 
 
-def _p1(m: dict, run_dir: Path) -> list[Claim]:
-    from mammorepro.papers import p1
+CLAIMS_FILE = "claims.json"
 
+
+def write_claims(folder: Path, claims: list[Claim]) -> Path:
+    """A result folder's claims.json: the chapter's claim records, numbers only (no verdict and no
+    provenance: both are derived when the page is built, by :func:`verdict` and from env.json)."""
+    path = Path(folder) / CLAIMS_FILE
+    write_json(path, [asdict(c) for c in claims])
+    return path
+
+
+def read_claims(folder: Path) -> list[Claim]:
+    """The claim records of a result folder (none when it holds no claims.json); a field this
+    version does not know is an error naming the file, never silently dropped."""
+    path = Path(folder) / CLAIMS_FILE
+    if not path.is_file():
+        return []
+    records = json.loads(path.read_text())
+    known = {f.name for f in fields(Claim)}
     out = []
-    for r in p1.REPORTED:
-        method = r["method"] if r["method"] in m["methods"] else "DS U-Net"
-        lo, hi = _per_case_ci(run_dir, "dice", method=method, rule="otsu", has_lesion=True)
-        out.append(
-            Claim(
-                "p1", r["claim"], r["dataset"], r["reported"], "Dice per image over images with a mass, Otsu threshold (the authors' evaluation)",
-                m["methods_otsu"][method]["dice_lesion_images"], m["methods"][method]["dice_per_image"], "Dice / image, all test images, p >= 0.5",
-                lo, hi, "reproduced", m["methods_otsu"]["all-background"]["dice_lesion_images"], "all-background, authors' evaluation",
-                experiment="the ablation table and 'the CRF, edge-aware' control in the chapter",
-            )
-        )
+    for i, r in enumerate(records):
+        unknown = sorted(set(r) - known)
+        if unknown:
+            raise ConfigError(f"{path}: record {i} has unknown field(s) {', '.join(unknown)}: regenerate it with `python -m mammorepro claims`")
+        out.append(Claim(**{k: (float("nan") if v is None and k in _NAN_FIELDS else v) for k, v in r.items()}))
     return out
 
 
-def _p2(m: dict, run_dir: Path) -> list[Claim]:
-    from mammorepro.papers import p2
-
-    out = []
-    for r in p2.REPORTED:
-        candidates = p2.CANDIDATE_DEFINITIONS[r["metric"]]
-        ours = {d: m["methods"][r["method"]][d] for d in candidates}
-        trivial = {d: m["methods"]["all-background"][d] for d in candidates}
-        best, best_trivial = max(ours, key=ours.get), max(trivial, key=trivial.get)
-        lo, hi = _per_case_ci(run_dir, "iou", method=r["method"])
-        out.append(
-            Claim(
-                "p2", f"{r['method']}, {r['metric']} (Table 1)", "mini-ddsm", r["reported"], f"most favourable reading of '{r['metric']}': {best}",
-                ours[best], m["methods"][r["method"]]["iou_per_image"], "IoU / image", lo, hi, "strict",
-                trivial[best_trivial], f"all-background, {best_trivial}", experiment="the claims table's candidate definitions in the chapter",
-            )
-        )
-    return out
-
-
-def _p3(m: dict, run_dir: Path) -> list[Claim]:
-    out = []
-    trivial_dice = 1.0 - m["n_test_with_lesion"] / m["n_test"] if m["n_test"] else None  # empty-mask policy "one"
-    for r in m["claims"]:
-        name = r["claim"]
-        lower = "FP per image" in name
-        c = Claim("p3", name, "inbreast", r["reported"], "as the paper's table", r["reproduced"], higher_is_better=not lower, experiment="Tables 1-5 of the chapter")
-        if "full-image Dice" in name:
-            method = name.split(":")[0].replace(", ", " / ")
-            c.strict, c.strict_name = r["reproduced"], "Dice / image"
-            c.ci_low, c.ci_high = _per_case_ci(run_dir, "dice", method=method)
-            c.ci_of, c.trivial, c.trivial_reading = "reproduced", trivial_dice, "all-background, Dice / image"
-        out.append(c)
-    return out
-
-
-def _p4(m: dict, run_dir: Path) -> list[Claim]:
-    out = []
-    for r in m["claims"]:
-        lo, hi = _interval(r.get("CI over seeds"))
-        out.append(
-            Claim(
-                "p4", f"{r['model']}, {r['metric']} (Table 10)", "private", r["reported"], f"{r['metric']}, pooled over the test set",
-                r["reproduced"], r.get("our lesion IoU (pooled)"), "lesion IoU pooled", lo, hi, "reproduced",
-                r["all-background"], f"all-background, {r['metric']}", experiment="the implied lesion IoU and the all-background row in the chapter",
-            )
-        )
-    return out
-
-
-def _p5(m: dict, run_dir: Path) -> list[Claim]:
-    from mammorepro.papers import p5
-
-    out = []
-    definitions = [a for a in m.get("audit", []) if a["kind"] == "definition" and a["all-background"] is not None]
-    leaks = [a for a in m.get("audit", []) if a["kind"] == "measured run" and a["mechanism"] in p5.LEAKS]
-    for r, key in zip(m["claims"], ("iou", "f1")):
-        to_key = (lambda t: t) if key == "iou" else (lambda t: 2 * t / (1 + t))  # F1 = 2 IoU / (1 + IoU) for one pooled set
-        top = max(definitions, key=lambda a: a["all-background"], default=None)
-        c = Claim(
-            "p5", r["claim"], "cbis-ddsm", r["reported"], "Keras segmentation_models mean over batches of 8", r["reproduced, paper's definition (Keras batches)"],
-            r["reproduced, strict (per image)"], f"{key.upper()} / image", *_interval(r.get("strict 95 % CI")), "strict",
-            experiment="the audit table of the chapter",
-        )
-        if top is not None:
-            c.trivial, c.trivial_reading = to_key(top["all-background"]), f"all-background, {top['mechanism']}"
-        if leaks:
-            best = max(leaks, key=lambda a: m["keras"][a["mechanism"]][key])
-            c.leak, c.leak_run = m["keras"][best["mechanism"]][key], best["mechanism"]
-            c.leak_ci_low = _interval(best.get("IoU/image difference [95 % CI]"))[0]
-        out.append(c)
-    return out
-
-
-READERS = {"p1": _p1, "p2": _p2, "p3": _p3, "p4": _p4, "p5": _p5}
+_NAN_FIELDS = ("ci_low", "ci_high", "reproduced", "reported")
 
 
 def _provenance(c: Claim, m: dict, run_dir: Path, root: Path) -> Claim:
     env = read_env(run_dir)
-    c.dataset, c.profile, c.device = m.get("dataset", ""), m.get("profile", run_dir.name), env.get("device", "")
+    c.dataset, c.profile, c.device = m.get("dataset", c.dataset), m.get("profile", run_dir.name), env.get("device", "")
     c.commit, c.dirty = commit_label(env, dirty=False), bool((env.get("git") or {}).get("dirty"))
     c.split_sha256 = (m.get("split_sha256") or "")[:12]
     c.result_dir = str(run_dir.relative_to(root.parent)) if run_dir.is_relative_to(root.parent) else str(run_dir)
@@ -231,14 +172,14 @@ def _provenance(c: Claim, m: dict, run_dir: Path, root: Path) -> Claim:
 
 
 def collect(results_root: str | Path = "results") -> list[Claim]:
-    """Every claim of every paper for every result folder ``results/<paper>/<dataset>/<profile>/``."""
+    """Every claim record of every result folder ``results/<chapter>/<dataset>/<profile>/`` that
+    holds a claims.json, with its provenance (read from the folder's metrics.json and env.json)."""
     root = Path(results_root)
     out = []
-    for paper in PAPERS:
-        for folder in run_folders(root, paper):
-            m = json.loads((folder / "metrics.json").read_text())
-            out += [_provenance(c, m, folder, root) for c in READERS[paper](m, folder)]
-    return out
+    for folder in run_folders(root, None, CLAIMS_FILE):
+        m = json.loads((folder / "metrics.json").read_text()) if (folder / "metrics.json").is_file() else {}
+        out += [_provenance(c, m, folder, root) for c in read_claims(folder)]
+    return sorted(out, key=lambda c: (c.paper, c.result_dir))
 
 
 def claims_frame(claims: list[Claim]) -> pd.DataFrame:
@@ -255,7 +196,8 @@ def display(frame: pd.DataFrame) -> pd.DataFrame:
     """The claims page's table: numbers rounded, CI as text, provenance in one column."""
 
     def ci(r) -> str:
-        return "" if np.isnan(r["ci_low"]) else f"[{r['ci_low']:.3f}, {r['ci_high']:.3f}] ({r['ci_of']})"
+        text = format_ci(r["ci_low"], r["ci_high"])
+        return f"{text} ({r['ci_of']}, over {r['ci_unit']}s)" if text else ""
 
     def num(v) -> str:
         return "" if v is None or (isinstance(v, float) and np.isnan(v)) else f"{v:.3f}"
