@@ -1,6 +1,6 @@
 # Two commands do all the set-up on a fresh machine with Python 3.11 (no conda needed):
 #   make book   install, execute every notebook (default profile, phantom data), regenerate the
-#               README's results section from results/, build the HTML book
+#               README's results section and the reproducibility pages from results/, build the HTML book
 #   make test   install, then unit tests + notebook runs with the smoke profile + the book build
 # `make install` installs requirements.lock exactly: every package at one version, each file
 # checked against its SHA-256 (--require-hashes), nothing resolved on the fly (--no-deps).
@@ -64,6 +64,7 @@ notebooks: $(STAMP)
 
 book: notebooks
 	$(BIN)/python -m mammorepro readme
+	$(BIN)/python -m mammorepro pages
 	$(BIN)/jupyter-book build . --warningiserror --keep-going
 	@echo "The book is at $(CURDIR)/_build/html/index.html"
 

@@ -5,6 +5,7 @@
     models                                                           list registered models
     readme [--check]                                                 regenerate (or check) the README's results section
     claims [--check] [--results-root R]                              recompute (or check) every result folder's claims.json
+    pages [--check]                                                  render (or check) the reproducibility reports from templates
     data check DATASET [--root PATH] [--quick]                       integrity report of a dataset copy
     data phantom DATASET DEST [-n N]                                 write phantom cases in DATASET's layout
 
@@ -14,6 +15,7 @@ Bad input ends with one line on stderr and exit status 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 import time
 from pathlib import Path
@@ -29,7 +31,7 @@ def _run(args) -> int:
         raise MammoreproError("name a notebook (e.g. 00_tour) or pass --all")
     for name in names:
         notebooks.notebook_path(name)
-    params = notebooks.parse_parameters(names, [tuple(p) for p in (args.param or [])])
+    params = notebooks.absolute_paths(notebooks.parse_parameters(names, [tuple(p) for p in (args.param or [])]))
     if args.profile:
         params["profile"] = args.profile
     if args.overwrite:
@@ -80,6 +82,19 @@ def _claims(args) -> int:
     return 0
 
 
+def _pages(args) -> int:
+    from mammorepro.chapters import build_pages
+    from mammorepro.notebooks import REPO
+
+    stale = build_pages(REPO, check=args.check)
+    if args.check:
+        for page in stale:
+            print(f"error: {page} is stale: run `python -m mammorepro pages` and commit it", file=sys.stderr)
+        return 1 if stale else 0
+    print(f"{len(stale)} reproducibility page(s) rewritten from their templates and results/" if stale else "every reproducibility page is current")
+    return 0
+
+
 def _data_check(args) -> int:
     from mammorepro.data.check import check, scan
 
@@ -121,6 +136,9 @@ def main(argv: list[str] | None = None) -> int:
     cl.add_argument("--check", action="store_true", help="only check they are current (exit 1 if not)")
     cl.add_argument("--results-root", help="results folder (default: the repository's results/)")
     cl.set_defaults(func=_claims)
+    pg = sub.add_parser("pages", help="render the reproducibility reports from their templates, profiles and results/")
+    pg.add_argument("--check", action="store_true", help="only check they are current (exit 1 if not)")
+    pg.set_defaults(func=_pages)
     data = sub.add_parser("data", help="dataset tools").add_subparsers(dest="data_command", required=True)
     chk = data.add_parser("check", help="integrity report: counts and every defect as one line (exit 1 if any)")
     chk.add_argument("dataset", choices=list(LOADERS))
@@ -141,7 +159,13 @@ def main(argv: list[str] | None = None) -> int:
     except MammoreproError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except OSError as exc:  # a path that is not what it should be (a file for a folder, no permission)
+    except KeyboardInterrupt:
+        print("error: interrupted: a result folder being written is left as it was (a partial run never replaces it); run the command again to resume", file=sys.stderr)
+        return 130
+    except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            print(f"error: no space left on the device writing {exc.filename or 'a file'}: free some space, or point results_root or MAMMOREPRO_CACHE at another disk", file=sys.stderr)
+            return 2  # a path that is not what it should be (a file for a folder, no permission)
         print(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
         return 2
 

@@ -35,7 +35,7 @@ class Chapter:
 
 CHAPTERS: tuple[Chapter, ...] = (
     Chapter("00_tour", "mammorepro.tour", "Tour: data, preprocessing, baseline, metrics", "tour"),
-    Chapter("01_data", "mammorepro.data_tour", "Data: four real formats and the integrity check", "data"),
+    Chapter("01_data", "mammorepro.data_tour", "Data: five real formats and the integrity check", "data"),
     Chapter("p1_ds_unet_crf", "mammorepro.papers.p1", "p1: DS U-Net + Dense CRF", "p1"),
     Chapter("p2_multires_unet", "mammorepro.papers.p2", "p2: MultiRes U-Net vs U-Net", "p2"),
     Chapter("p3_two_stage_msf", "mammorepro.papers.p3", "p3: two-stage YOLOv3 + MSF + v19U-Net++", "p3"),
@@ -86,3 +86,58 @@ def refresh_claims(results_root: str | Path = "results", check: bool = False) ->
                 write_claims(folder, records)
                 out.append(folder)
     return out
+
+
+TEMPLATES = Path("book") / "templates" / "reproducibility"  # one Jinja template per paper: <writes>.md
+PAGES = Path("book") / "reproducibility"
+
+
+def build_pages(repo: str | Path, results_root: str | Path | None = None, check: bool = False) -> list[Path]:
+    """Render every paper's reproducibility report from its template, its profiles, its spec and
+    its result folders (:func:`mammorepro.report.pages.render`); with ``check``, write nothing and
+    return the pages that are stale. The template sees ``chapter`` (the module: REPORTED and its
+    functions), ``default`` and ``full`` (the profiles), ``settings`` (both as a table) and
+    ``results`` (:func:`~mammorepro.report.pages.results_section`)."""
+    from mammorepro.config import profile_table
+    from mammorepro.report.pages import markdown_table, render, results_section, write_pages
+
+    repo = Path(repo)
+    results_root = Path(results_root) if results_root else repo / "results"
+    pages = {}
+    for chapter in papers():
+        template = TEMPLATES / f"{chapter.writes}.md"
+        if not (repo / template).is_file():
+            raise ConfigError(f"{template} is missing: every paper chapter has a reproducibility report template")
+        module = chapter.load()
+        profiles = {name: module.PROFILES[name] for name in ("default", "full")}
+        context = {
+            "chapter": module,
+            **profiles,
+            "settings": markdown_table(profile_table(profiles).reset_index()),
+            "results": results_section(results_root, chapter.writes, chapter.notebook),
+        }
+        text = render(repo / template, context).replace(str(repo / template), template.as_posix())
+        pages[repo / PAGES / f"{chapter.writes}.md"] = text
+    return write_pages(pages, check)
+
+
+# conventions every page may state: the CI level, the probability threshold, the claims rule's REACH
+CONVENTIONS = (95, 0.95, 0.5, 0.01)
+
+
+def stated_number_sources(chapter: Chapter) -> list:
+    """What a chapter's pages may state a number from: its profiles, its spec (REPORTED), its
+    other settings (SETTINGS), the paper numbers it quotes with their place (QUOTED), the split
+    schemes, the phantom's and the augmentation's settings and :data:`CONVENTIONS`. A page
+    that reads other chapters' results (``writes`` None) may state any chapter's."""
+    import inspect
+
+    from mammorepro.data import SCHEMES, PhantomConfig
+    from mammorepro.preprocess.augment import build_augmentation
+
+    augment = {k: p.default for k, p in inspect.signature(build_augmentation).parameters.items() if p.default is not inspect.Parameter.empty}
+    sources = [CONVENTIONS, SCHEMES, PhantomConfig().to_dict(), augment]
+    for c in CHAPTERS if chapter.writes is None or chapter.module.endswith("side_by_side") else [chapter]:
+        m = c.load()
+        sources += [m.PROFILES, getattr(m, "REPORTED", {}), getattr(m, "SETTINGS", {}), list(getattr(m, "QUOTED", {}))]
+    return sources

@@ -25,7 +25,7 @@ PROFILES = {
     "full": {**_COMMON, "n_cases": 24, "phantom_height": 1024},
 }
 # where the real-format samples live inside tests/fixtures, per dataset
-FIXTURE_ROOTS = {"mias": "mias", "mini-ddsm": "mini-ddsm", "inbreast": "inbreast", "cbis-ddsm": "cbis-ddsm"}
+FIXTURE_ROOTS = {"mias": "mias", "mini-ddsm": "mini-ddsm", "inbreast": "inbreast", "cbis-ddsm": "cbis-ddsm", "cdd-cesm": "cdd-cesm"}
 
 
 def configure(profile: str = "default", **params) -> dict:

@@ -28,6 +28,18 @@ def jsonable(obj):
     return obj
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def default_mode(folder: bool = False) -> int:
+    """The permissions a plain ``open()`` / ``mkdir()`` would give under the current umask
+    (temporary files and folders are created private; results must not stay so)."""
+    return (0o777 if folder else 0o666) & ~_umask()
+
+
 def atomic_write(path: Path, write) -> Path:
     """Call ``write(tmp_path)`` on a temporary file beside ``path``, then rename it into place:
     readers see the old file or the complete new one, never half of it."""
@@ -37,6 +49,7 @@ def atomic_write(path: Path, write) -> Path:
     os.close(fd)
     try:
         write(tmp)
+        os.chmod(tmp, default_mode())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -50,7 +63,8 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 def is_inside(path: Path, folder: Path) -> bool:
     """Whether ``path`` is ``folder`` or lies below it (both resolved)."""
-    path, folder = Path(path).resolve(), Path(folder).resolve()
+    # realpath, not Path.resolve: a symlink loop must give an answer, not a RuntimeError
+    path, folder = Path(os.path.realpath(path)), Path(os.path.realpath(folder))
     return path == folder or folder in path.parents
 
 

@@ -87,14 +87,39 @@ def check_parameters(name: str, params: dict, root: Path = REPO) -> dict:
     profile = params.get("profile", "default")
     cfg = module.configure(profile, **{k: v for k, v in params.items() if k in config_names and k != "profile"})
     if cfg.get("dataset", "phantom") != "phantom":
-        from mammorepro.data import resolve_root
+        from mammorepro.data.check import scan
 
-        resolve_root(cfg["dataset"], cfg.get("data_root") or None)  # a wrong root fails here, before any work
+        index = scan(cfg["dataset"], cfg.get("data_root") or None)  # a wrong or empty root fails here, before a kernel starts
+        if not index.cases:
+            raise ConfigError(
+                f"{index.root} holds no usable {cfg['dataset']} image ({len(index.problems)} problem(s)): "
+                f"run `python -m mammorepro data check {cfg['dataset']} --root {index.root}` to see why"
+            )
     if name not in READERS:  # a folder made with other parameters is refused before any work, not after it
         from mammorepro.report import RunRecorder
 
         RunRecorder.for_config(module.PAPER, cfg)  # writes nothing: the same check the run makes when it records
     return cfg
+
+
+def is_path_parameter(name: str) -> bool:
+    """Parameters that name a file or folder: data and results roots, sample folders, weights."""
+    return name.endswith(("_root", "_dir", "_weights", "_path"))
+
+
+def absolute_paths(params: dict, cwd: str | Path | None = None) -> dict:
+    """``params`` with every relative path parameter made absolute against ``cwd`` (the caller's
+    directory): notebooks run from the repository root, so a relative path would otherwise mean
+    a different folder there than where the user typed it. Symlinks are left as they are."""
+    import os
+
+    base = Path(cwd) if cwd else Path.cwd()
+    out = dict(params)
+    for name, value in params.items():
+        if is_path_parameter(name) and isinstance(value, str) and value:
+            path = Path(os.path.expanduser(value))
+            out[name] = os.path.normpath(path if path.is_absolute() else base / path)
+    return out
 
 
 def parse_parameters(names: list[str], pairs: list[tuple[str, str]]) -> dict:
@@ -111,29 +136,60 @@ def parse_parameters(names: list[str], pairs: list[tuple[str, str]]) -> dict:
 
 def execute(name: str, params: dict | None = None, output_dir: Path | None = None, root: Path = REPO, log_output: bool = False) -> Path:
     """Check parameters, then execute ``notebooks/<name>.ipynb`` with papermill from the
-    repository root; return the executed notebook's path."""
+    repository root; return the executed notebook's path.
+
+    While it runs, the chapter's result folder is locked (:class:`~mammorepro.report.RunLock`):
+    a second run for the same folder is refused. The notebook is executed into
+    ``<name>.partial.ipynb`` and renamed over ``<name>.ipynb`` only when it succeeds; a failed
+    run leaves ``<name>.failed.ipynb`` and the last good one in place."""
+    import contextlib
+    import os
+
     import papermill
 
+    from mammorepro.report.results import LOCK_OWNER, RunLock, RunRecorder
+
     params = dict(params or {})
-    check_parameters(name, params, root)
+    cfg = check_parameters(name, params, root)
     out_dir = Path(output_dir) if output_dir else root / "book" / "executed"
     out_dir.mkdir(parents=True, exist_ok=True)
     out = out_dir / f"{name}.ipynb"
+    partial, failed = out_dir / f"{name}.partial.ipynb", out_dir / f"{name}.failed.ipynb"
+    module = importlib.import_module(NOTEBOOKS[name])
+    os.environ[LOCK_OWNER] = str(os.getpid())  # the kernel's own recorder must not refuse its parent's lock
+    lock = RunLock(RunRecorder.for_config(module.PAPER, cfg).dir) if name not in READERS else contextlib.nullcontext()
     try:
-        papermill.execute_notebook(
-            str(notebook_path(name, root)),
-            str(out),
-            parameters=params,
-            cwd=str(root),
-            kernel_name="python3",
-            progress_bar=False,
-            log_output=log_output,
-            # ipykernel warns on every start that its local TCP transport is unencrypted
-            extra_arguments=["--IPKernelApp.log_level=ERROR"],
-        )
+        with lock:
+            _run_papermill(papermill, name, root, partial, params, log_output)
     except papermill.PapermillExecutionError as exc:
-        raise NotebookFailed(f"{name} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue} (see {out})") from None
+        os.replace(partial, failed)
+        hint = " — the disk is full: free space or point results_root / MAMMOREPRO_CACHE elsewhere" if _disk_full(str(exc.evalue)) else ""
+        raise NotebookFailed(f"{name} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}{hint} (see {failed}; the last good run stays at {out})") from None
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    os.replace(partial, out)
+    failed.unlink(missing_ok=True)
     return out
+
+
+def _disk_full(message: str) -> bool:
+    """Whether an error message is the disk running full (torch says "file write failed")."""
+    return any(s in message for s in ("No space left on device", "ENOSPC", "file write failed", "Errno 28"))
+
+
+def _run_papermill(papermill, name: str, root: Path, out: Path, params: dict, log_output: bool) -> None:
+    papermill.execute_notebook(
+        str(notebook_path(name, root)),
+        str(out),
+        parameters=params,
+        cwd=str(root),
+        kernel_name="python3",
+        progress_bar=False,
+        log_output=log_output,
+        # ipykernel warns on every start that its local TCP transport is unencrypted
+        extra_arguments=["--IPKernelApp.log_level=ERROR"],
+    )
 
 
 def execute_all(per_notebook: dict[str, dict], jobs: int = 1, output_dir: Path | None = None, log_output: bool = False, report=print) -> None:

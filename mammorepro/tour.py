@@ -119,7 +119,8 @@ def record(cfg: dict, prepared: Prepared, model, history: History, scored: Score
 
 
 def plot_cases(cases, n: int = 8, real_samples: list | None = None):
-    """Phantom cases with their mass outlines, optionally next to real mammograms."""
+    """Cases (phantom or any dataset's) with their mass outlines, optionally next to real
+    mammograms; a title names what the case records (a phantom's density, a real case's id)."""
     import matplotlib.pyplot as plt
 
     shown = list(cases[:n])
@@ -130,7 +131,10 @@ def plot_cases(cases, n: int = 8, real_samples: list | None = None):
         ax.imshow(c.image, cmap="gray")
         if c.mask.any():
             ax.contour(c.mask, [0.5], colors="red", linewidths=0.7)
-        ax.set_title(f"phantom {c.view}-{c.laterality}\ndensity {c.density}, {len(c.lesions)} mass", fontsize=8)
+        n_mass = sum(getattr(les, "kind", "mass") == "mass" for les in c.lesions)
+        where = f"{c.dataset} {c.case_id}" if hasattr(c, "dataset") else "phantom"
+        density = f"density {c.density}, " if hasattr(c, "density") else ""
+        ax.set_title(f"{where} {c.view}-{c.laterality}".rstrip("-") + f"\n{density}{n_mass} mass", fontsize=8)
     for ax, (title, img) in zip(axes[0][len(shown) :], extra):
         ax.imshow(img, cmap="gray")
         ax.set_title(title, fontsize=8)

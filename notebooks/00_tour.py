@@ -35,7 +35,7 @@
 
 # %% tags=["parameters"]
 profile = "default"  # smoke | default | full
-dataset = "phantom"  # phantom (built in) | cbis-ddsm | inbreast | mini-ddsm | mias
+dataset = "phantom"  # phantom (built in) | cbis-ddsm | inbreast | mini-ddsm | mias | cdd-cesm
 data_root = ""  # folder of a real dataset; empty: the environment variable (see README)
 seed = 0
 image_size = None  # None: take the value of the profile
@@ -50,6 +50,7 @@ real_samples_dir = "tests/fixtures"
 
 # %%
 # %matplotlib inline
+from mammorepro.report.pages import provenance
 from mammorepro import tour
 
 cfg = tour.configure(
@@ -136,7 +137,7 @@ out = tour.record(
     scored,
     figures={"cases": fig_cases, "preprocessing": fig_pre, "history": fig_hist, "predictions": fig_pred},
 )
-sorted(p.name for p in out.iterdir())
+provenance(out, "00_tour")
 
 # %% [markdown]
 # ## Reading the table
@@ -144,8 +145,9 @@ sorted(p.name for p in out.iterdir())
 # - **Lesion-level metrics** (`dice_per_image`, `iou_per_image`, the pooled ones,
 #   `sensitivity_per_image`) are 0 for the all-background prediction on images with a mass:
 #   they measure whether masses are found and outlined.
-# - **Pixel accuracy** is around 99 % for the all-background prediction, because masses cover
-#   about 1 % of the pixels. A high pixel accuracy says almost nothing about mass segmentation.
+# - **Pixel accuracy** is close to 1 for the all-background prediction (its row in the table
+#   above), because masses cover a small share of the pixels. A high pixel accuracy says almost
+#   nothing about mass segmentation.
 # - **Background-inclusive mean IoU** (`miou_fg_bg`) averages the background IoU (close to 1)
 #   with the mass IoU, so finding nothing already scores about 0.5.
 #

@@ -14,11 +14,11 @@
 # ---
 
 # %% [markdown]
-# # Data: four real formats, one interface, and the integrity report
+# # Data: five real formats, one interface, and the integrity report
 #
-# Every chapter can run on a reader's own copy of CBIS-DDSM, INbreast, Mini-DDSM or mini-MIAS.
-# This chapter shows what each loader reads and what the integrity check reports. The phantom
-# writes itself in each of the four official layouts, and the same loaders read it back; the
+# Every chapter can run on a reader's own copy of CBIS-DDSM, INbreast, Mini-DDSM, mini-MIAS or
+# CDD-CESM (its low-energy images). This chapter shows what each loader reads and what the
+# integrity check reports. The phantom writes itself in each of the five official layouts, and the same loaders read it back; the
 # real-format samples shipped with the tests are shown beside it.
 #
 # | claim | how it is checked |
@@ -43,6 +43,7 @@ overwrite = False  # replace a result folder made with other parameters (same ch
 # %matplotlib inline
 import tempfile
 
+from mammorepro.report.pages import provenance
 from mammorepro import data_tour
 
 cfg = data_tour.configure(
@@ -65,8 +66,10 @@ data_tour.summary_table(phantom_reports)
 # %% [markdown]
 # ## The real-format samples
 # mini-MIAS (three images with the full `Info.txt`), one Mini-DDSM image with the full metadata
-# sheet, the four CBIS-DDSM CSV descriptors (no DICOM: the images are too large to ship) and a
-# hand-made INbreast case. The samples are partial copies, so the check lists every file the
+# sheet, the four CBIS-DDSM CSV descriptors (no DICOM: the images are too large to ship), a
+# hand-made INbreast case and two CDD-CESM low-energy images with their filled masks (a
+# redistributed copy resized to 512 x 512; every outlined finding is in the mask, and the
+# official Findings say which images hold a mass). The samples are partial copies, so the check lists every file the
 # metadata names that is absent: this is what a user sees for an incomplete download.
 
 # %%
@@ -94,7 +97,7 @@ out = data_tour.record(
     figures={"phantom_layouts": fig_layouts, "real_samples": fig_real},
 )
 workdir.cleanup()
-sorted(p.name for p in out.iterdir())
+provenance(out, "01_data")
 
 # %% [markdown]
 # ## Deviations and limits

@@ -32,21 +32,12 @@
 # | experiment | the chapter section that shows the mechanism |
 # | run | the result folder, its data, device, commit and split file hash |
 #
-# **The rule** (`mammorepro.report.claims.verdict`), first match wins:
-#
-# 1. *explained by metric definition*: predicting no mass at all reaches the reported number
-#    (at most 0.01 below it) under the paper's definition or an admissible reading;
-# 2. *explained by split leakage*: a run with a leaky split (images instead of patients,
-#    augmented copies split apart) reaches it, and its per-image gain over the honest split
-#    has a CI above 0;
-# 3. *cannot be tested here*: the run's data is not the paper's, or the paper's is private;
-# 4. *reproduced* when the reported number lies inside the CI of the reproduced value
-#    (within 0.01 without a CI), else *not reproduced*.
-#
-# Rules 1 and 2 apply only where higher is better. On the built-in phantom every claim that
-# rule 1 does not explain ends in rule 3: the phantom tests the mechanisms, not the papers'
-# datasets. A run on the paper's own data (`--profile full -p dataset ...`) writes a result
-# folder that this page reads like any other.
+# **The rule** (`mammorepro.report.claims.RULES`, applied by `mammorepro.report.claims.verdict`)
+# is printed below from the code: the first rule that applies gives the verdict. A run on the
+# phantom shows mechanisms and never decides a verdict about a paper; a claim about a method that
+# learned nothing on the run (the degeneracy gate: no better than the all-background prediction,
+# or equal to a trivial prediction) is not judged. A run on the paper's own data
+# (`--profile full -p dataset ...`) writes a result folder that this page reads like any other.
 
 # %% tags=["parameters"]
 profile = "default"  # which profile's result folders to show first; every folder is read
@@ -61,6 +52,9 @@ pd.set_option("display.max_colwidth", 120)
 frame = claims.claims_frame(claims.collect(results_root))
 frame = frame.assign(first=frame["profile"] != profile).sort_values(["first", "paper", "profile"], kind="stable").drop(columns="first")
 {"result folders read": frame["result_dir"].nunique(), "claims": len(frame)}
+
+# %%
+claims.rules_table()
 
 # %% [markdown]
 # ## Verdicts per paper
@@ -82,10 +76,8 @@ claims.display(frame).set_index(["paper", "claim"])
 #   the definitions its word admits; p5: the Keras `segmentation_models` batch mean its
 #   example uses). The strict value beside it is the same for every paper.
 # - **Data.** The default profile runs on the built-in phantom, so no claim can be
-#   reproduced or refuted here. Rule 1 is evaluated on the run's own data: the score of
-#   predicting no mass depends on the share of pixels that are mass, so on a data set where
-#   masses cover more of each image it is lower. A rule-1 verdict on the phantom says the
-#   metric cannot tell segmentation from finding nothing at the phantom's mass share; the
-#   chapters show that share.
+#   reproduced or refuted here: every phantom row reads "mechanism shown on the phantom". The
+#   score of predicting no mass ("without segmenting") is still shown: it depends on the share
+#   of pixels that are mass, and the chapters show that share.
 # - **Comparative claims** ("A beats B") are tested in each chapter as paired differences
 #   with CIs; this page holds the papers' numeric claims.

@@ -52,7 +52,7 @@ table
 # ## Deviations and limits
 #
 # - env.json records the versions of the packages listed in `mammorepro.report.results.PACKAGES`,
-#   not all 160 of the lock; a difference in another package is not seen here.
+#   not every package of the lock; a difference in another package is not seen here.
 # - The lock is for Linux x86-64 and Python 3.11 (the wheels' hashes are those files'). On
 #   another platform use `make install TORCH=own` after installing torch yourself, or
 #   `pip install -e .` with the loose ranges of `pyproject.toml`: the result folders then show

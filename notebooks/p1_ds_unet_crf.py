@@ -39,7 +39,7 @@
 
 # %% tags=["parameters"]
 profile = "default"  # smoke | default | full
-dataset = "phantom"  # phantom (built in) | cbis-ddsm | inbreast | mini-ddsm | mias
+dataset = "phantom"  # phantom (built in) | cbis-ddsm | inbreast | mini-ddsm | mias | cdd-cesm
 data_root = ""  # folder of a real dataset; empty: the environment variable (see README)
 seed = 0  # first seed; n_seeds seeds are used: seed, seed+1, ...
 n_seeds = None
@@ -72,6 +72,7 @@ overwrite = False  # replace a result folder made with other parameters (same ch
 
 # %%
 # %matplotlib inline
+from mammorepro.report.pages import provenance
 from mammorepro import config as config_mod
 from mammorepro.papers import p1
 
@@ -189,7 +190,7 @@ out = p1.record(
     scored,
     figures={"clahe": fig_clahe, "history": fig_hist, "side_maps": fig_sides, "crf": fig_crf},
 )
-sorted(p.name for p in out.iterdir())
+provenance(out, "p1_ds_unet_crf")
 
 # %% [markdown]
 # ## Deviations from the paper, and why

@@ -35,7 +35,7 @@
 
 # %% tags=["parameters"]
 profile = "default"  # smoke | default | full
-dataset = "phantom"  # phantom (built in) | cbis-ddsm | inbreast | mini-ddsm | mias
+dataset = "phantom"  # phantom (built in) | cbis-ddsm | inbreast | mini-ddsm | mias | cdd-cesm
 data_root = ""  # folder of a real dataset; empty: the environment variable (see README)
 seed = 0  # first seed; n_seeds seeds are used: seed, seed+1, ...
 n_seeds = None
@@ -54,6 +54,7 @@ overwrite = False  # replace a result folder made with other parameters (same ch
 
 # %%
 # %matplotlib inline
+from mammorepro.report.pages import provenance
 from mammorepro import config as config_mod
 from mammorepro.papers import p2
 
@@ -137,7 +138,7 @@ claims
 
 # %%
 out = p2.record(cfg, prepared, runs, scored, figures={"clahe": fig_clahe, "training": fig_training, "predictions": fig_pred})
-sorted(p.name for p in out.iterdir())
+provenance(out, "p2_multires_unet")
 
 # %% [markdown]
 # ## Deviations from the paper, and why

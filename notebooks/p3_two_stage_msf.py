@@ -36,7 +36,7 @@
 
 # %% tags=["parameters"]
 profile = "default"  # smoke | default | full
-dataset = "phantom"  # the target (fine-tuning and test): phantom | inbreast | cbis-ddsm | mini-ddsm | mias
+dataset = "phantom"  # the target (fine-tuning and test): phantom | inbreast | cbis-ddsm | mini-ddsm | mias | cdd-cesm
 data_root = ""  # folder of a real dataset; empty: the environment variable (see README)
 pretrain_dataset = None  # detector pre-training set: "" (none) | phantom | cbis-ddsm (the paper) | ...
 pretrain_root = None
@@ -69,6 +69,7 @@ overwrite = False  # replace a result folder made with other parameters (same ch
 
 # %%
 # %matplotlib inline
+from mammorepro.report.pages import provenance
 from mammorepro import config as config_mod
 from mammorepro.papers import p3
 
@@ -179,7 +180,7 @@ tabs.claims
 # %%
 figures = {"detector_history": fig_history, "scales": fig_scales, "fusion": fig_fusion, "pr": fig_pr, "froc": fig_froc, "delineations": fig_delineations}
 out = p3.record(cfg, data, pretrained, results, tabs, figures)
-sorted(p.name for p in out.iterdir())
+provenance(out, "p3_two_stage_msf")
 
 # %% [markdown]
 # ## Deviations from the paper, and why

@@ -36,7 +36,7 @@
 
 # %% tags=["parameters"]
 profile = "default"  # smoke | default | full
-dataset = "phantom"  # phantom (built in) | cbis-ddsm | inbreast | mini-ddsm | mias
+dataset = "phantom"  # phantom (built in) | cbis-ddsm | inbreast | mini-ddsm | mias | cdd-cesm
 data_root = ""  # folder of a real dataset; empty: the environment variable (see README)
 seed = 0  # first seed; n_seeds seeds are used: seed, seed+1, ...
 n_seeds = None
@@ -60,6 +60,7 @@ overwrite = False  # replace a result folder made with other parameters (same ch
 # %matplotlib inline
 import pandas as pd
 
+from mammorepro.report.pages import provenance
 from mammorepro import config as config_mod
 from mammorepro.papers import p4
 
@@ -180,7 +181,7 @@ p4.cityscapes_table()
 
 # %%
 out = p4.record(cfg, prepared, runs, scored, figures={"crops": fig_crops, "training": fig_training, "metrics": fig_metrics, "predictions": fig_pred})
-sorted(p.name for p in out.iterdir())
+provenance(out, "p4_model_comparison")
 
 # %% [markdown]
 # ## Deviations from the paper, and why

@@ -40,7 +40,7 @@
 
 # %% tags=["parameters"]
 profile = "default"  # smoke | default | full
-dataset = "phantom"  # phantom (built in) | cbis-ddsm | inbreast | mini-ddsm | mias
+dataset = "phantom"  # phantom (built in) | cbis-ddsm | inbreast | mini-ddsm | mias | cdd-cesm
 data_root = ""  # folder of a real dataset; empty: the environment variable (see README)
 seed = 0  # first seed; n_seeds seeds are used: seed, seed+1, ...
 n_seeds = None
@@ -62,6 +62,7 @@ overwrite = False  # replace a result folder made with other parameters (same ch
 
 # %%
 # %matplotlib inline
+from mammorepro.report.pages import provenance
 from mammorepro import config as config_mod
 from mammorepro.papers import p5
 
@@ -169,8 +170,8 @@ for line in findings:
 
 # %% [markdown]
 # ## What the reported pair itself implies
-# Per batch, F1 = 2 IoU / (1 + IoU). Equal batches at IoU 0.956 would give F1 0.978, not 0.968;
-# the gap says the batches were spread. One spread that fits both numbers exactly: a share of
+# Per batch, F1 = 2 IoU / (1 + IoU). Equal batches at IoU 0.956 would give the F1 printed
+# below as `uniform_f1`, not 0.968; the gap says the batches were spread. One spread that fits both numbers exactly: a share of
 # perfect batches (IoU 1: what an empty target with an empty prediction scores under the
 # smoothing) and the rest at one lower IoU.
 
@@ -193,7 +194,7 @@ out = p5.record(
     findings,
     figures={"chain": fig_chain, "curves": fig_curves, "predictions": fig_pred, "audit": fig_audit},
 )
-sorted(p.name for p in out.iterdir())
+provenance(out, "p5_efficientnet_unet")
 
 # %% [markdown]
 # ## Deviations from the paper, and why

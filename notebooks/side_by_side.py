@@ -37,7 +37,7 @@
 
 # %% tags=["parameters"]
 profile = "default"  # smoke | default | full
-dataset = "phantom"  # phantom (built in) | cbis-ddsm | inbreast | mini-ddsm | mias
+dataset = "phantom"  # phantom (built in) | cbis-ddsm | inbreast | mini-ddsm | mias | cdd-cesm
 data_root = ""  # folder of a real dataset; empty: the environment variable (see README)
 seed = 0  # first seed; n_seeds seeds are used: seed, seed+1, ...
 n_seeds = None
@@ -60,6 +60,7 @@ overwrite = False  # replace a result folder made with other parameters (same ch
 # %matplotlib inline
 import pandas as pd
 
+from mammorepro.report.pages import provenance
 from mammorepro.papers import side_by_side
 
 cfg = side_by_side.configure(
@@ -138,7 +139,7 @@ fig_pred = side_by_side.plot_predictions(result, n=3, threshold=cfg["threshold"]
 
 # %%
 out = side_by_side.record(cfg, result, table, {"ci": fig_ci, "predictions": fig_pred})
-print(f"results written to {out}")
+provenance(out, "side_by_side")
 
 # %% [markdown]
 # ## Deviations from the papers

@@ -41,10 +41,10 @@ def test_interrupted_build_resumes(mias_tree, tmp_path):
     (cache.folder / "index.json").unlink()
     parts = cache.folder / "cases"
     parts.mkdir()
-    from mammorepro.data.cache import _convert
+    from mammorepro.data.cache import _convert, case_fingerprint
 
     for case in index.cases[:3]:
-        _convert((case, CFG, ("mass",), parts / f"{case.case_id}.npy"))
+        _convert((case, CFG, ("mass",), parts / f"{case.case_id}.{case_fingerprint(case)}.npy"))
     receipt = cache.build(index.cases, CFG, workers=1, progress=False)
     assert receipt["converted_now"] == 3 and cache.case_ids() == [c.case_id for c in index.cases]
 
@@ -55,3 +55,29 @@ def test_key_depends_on_parameters_and_cache_stays_outside_the_data(mias_tree, t
     assert a.folder != b.folder
     with pytest.raises(ConfigError, match="outside"):
         PreprocessedCache.for_dataset("mias", mias_tree, CFG, root=mias_tree / "cache")
+
+
+def test_a_changed_image_or_annotation_is_converted_again(mias_tree, tmp_path):
+    """The cache is keyed on file content, not only the root: replacing an image or editing an
+    Info.txt circle under the same root converts those cases again (before, the old pixels and
+    masks were served); the unchanged cases are reused."""
+    import cv2
+
+    cache = PreprocessedCache.for_dataset("mias", mias_tree, CFG, root=tmp_path / "cache")
+    cache.build(mias.scan(mias_tree).cases, CFG, workers=1, progress=False)
+    first = mias.scan(mias_tree).cases
+    img = cv2.imread(str(first[0].image_path), cv2.IMREAD_UNCHANGED)
+    cv2.imwrite(str(first[0].image_path), 255 - img)  # another image, same name
+    info = mias_tree / "Info.txt"
+    lines = info.read_text().splitlines()
+    k = next(i for i, line in enumerate(lines) if line.startswith("mdb") and "CIRC" in line and not line.startswith(first[0].case_id))
+    ref, bg, cls, sev, x, y, r = lines[k].split()
+    lines[k] = " ".join([ref, bg, cls, sev, str(int(x) + 20), y, r])  # the circle moves
+    info.write_text("\n".join(lines) + "\n")
+    cases = mias.scan(mias_tree).cases
+    receipt = cache.build(cases, CFG, workers=1, progress=False)
+    assert receipt["converted_now"] == 2
+    images, masks = cache.select([c.case_id for c in cases])
+    for i, case in enumerate(cases):
+        x_, m_ = preprocess_case(case.image, case.mask, CFG)
+        assert np.allclose(images[i], x_, atol=1e-3) and np.array_equal(masks[i], m_), case.case_id

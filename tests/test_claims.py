@@ -25,7 +25,12 @@ def _claim(**kw):
         ({"leak": 0.93, "leak_ci_low": 0.02}, "explained by split leakage"),
         ({"leak": 0.93, "leak_ci_low": -0.01}, "not reproduced"),  # a leak that is not measurable explains nothing
         ({"paper_data": "private"}, "cannot be tested here"),
-        ({"dataset": "phantom"}, "cannot be tested here"),
+        ({"paper_data": "private", "trivial": 0.95}, "cannot be tested here"),  # no metric-definition verdict about private data
+        ({"dataset": "inbreast", "trivial": 0.95}, "cannot be tested here"),  # nor about another dataset than the paper's
+        ({"dataset": "phantom"}, "mechanism shown on the phantom"),
+        ({"dataset": "phantom", "trivial": 0.95}, "mechanism shown on the phantom"),  # the phantom never judges a paper
+        ({"learned": False, "trivial": 0.95, "ci_low": 0.85, "ci_high": 0.95, "ci_of": "reproduced"}, "not testable at this budget"),
+        ({"learned": True, "ci_low": 0.85, "ci_high": 0.95, "ci_of": "reproduced"}, "reproduced"),
         ({"ci_low": 0.85, "ci_high": 0.95, "ci_of": "reproduced"}, "reproduced"),
         ({"ci_low": 0.40, "ci_high": 0.60, "ci_of": "reproduced"}, "not reproduced"),
         ({"ci_low": 0.85, "ci_high": 0.95, "ci_of": "strict"}, "not reproduced"),  # a strict CI does not test the paper's number
@@ -47,8 +52,42 @@ def test_committed_results_give_every_reported_number_a_computed_verdict():
     assert {round(r["reported"], 4) for r in p1.REPORTED + p2.REPORTED} <= reported
     assert {p5.REPORTED["iou"], p5.REPORTED["f1"]} <= reported
     assert (default["result_dir"].str.startswith("results/")).all() and (default["commit"].str.len() == 10).all()
-    p5_iou = default[(default["paper"] == "p5") & default["claim"].str.contains("IoU")].iloc[0]
-    assert p5_iou["verdict"] == "explained by metric definition" and p5_iou["trivial"] >= 0.946
+    phantom = default[default["dataset"] == "phantom"]
+    assert (phantom["verdict"] == "mechanism shown on the phantom").all()  # the phantom decides no verdict about a paper
+
+
+def test_no_verdict_rests_on_a_degenerate_run():
+    """Over every committed result folder: a claim whose method learned nothing (or equals a
+    trivial prediction) is never judged reproduced, not reproduced or explained."""
+    frame = claims.claims_frame(claims.collect(REPO / "results"))
+    judged = frame[frame["verdict"].isin(["reproduced", "not reproduced", "explained by metric definition", "explained by split leakage"])]
+    assert not (judged["learned"] == False).any()  # noqa: E712 - None means "not a segmentation claim"
+    assert (frame[frame["learned"] == False]["verdict"].isin(["mechanism shown on the phantom", "not testable at this budget"])).all()  # noqa: E712
+
+
+def test_the_degeneracy_gate_on_hand_made_predictions(tmp_path):
+    """A method that predicts nothing, one that predicts everything and one that segments, on
+    hand-made per-case counts: only the last passes the gate."""
+    import pandas as pd
+
+    from mammorepro.report.learned import learned_table
+
+    rows = []
+    for i in range(20):
+        lesion = i % 4 != 0
+        mass = 100 if lesion else 0
+        for method, (tp, fp) in {"nothing": (0, 0), "everything": (mass, 10_000 - mass), "segments": (int(0.7 * mass), 20 if lesion else 0)}.items():
+            fn, tn = mass - tp, 10_000 - mass - fp
+            dice = 1.0 if not lesion and tp + fp == 0 else (2 * tp / (2 * tp + fp + fn) if 2 * tp + fp + fn else 1.0)
+            rows.append({"case_id": f"c{i}", "method": method, "seed": 0, "rule": "p >= 0.5", "tp": tp, "fp": fp, "fn": fn, "tn": tn, "has_lesion": lesion, "dice": dice})
+    pd.DataFrame(rows).to_csv(tmp_path / "per_case.csv", index=False)
+    t = learned_table(tmp_path).set_index("method")
+    assert t.loc["nothing", "degenerate"] == "all-background" and t.loc["nothing", "reading"].startswith("no better")
+    assert t.loc["everything", "degenerate"] == "all-foreground"
+    assert t.loc["segments", "degenerate"] == "" and t.loc["segments", "reading"] == "beats all-background"
+    c = claims.with_learned(_claim(), tmp_path, "everything")
+    assert c.learned is False and "all-foreground" in c.learned_note and claims.verdict(c)[0] == "not testable at this budget"
+    assert claims.with_learned(_claim(), tmp_path, "segments").learned is True
 
 
 @pytest.mark.notebook

@@ -51,3 +51,33 @@ def test_phantom_written_tree_scans_back(tmp_path):
 def test_missing_info_is_one_line(tmp_path):
     with pytest.raises(DataError, match="Info.txt"):
         mias.scan(tmp_path)
+
+
+def test_bad_info_lines_are_named_with_file_line_and_fix(tmp_path):
+    """Each bad Info.txt line is one problem naming the file, the line and the fix, and its image
+    is left out; before, a negative radius crashed in cv2, a radius of 999999 made a mask
+    covering the image, and malformed, duplicate and non-UTF-8 lines vanished silently."""
+    root = mias.write_phantom(tmp_path / "mias", n=6, seed=2, config=SMALL)
+    info = root / "Info.txt"
+    good = [line for line in info.read_text().splitlines() if line.startswith("mdb")]
+    bad = {
+        "mdb001": "mdb001 G CIRC B 100 100 -5",  # negative radius
+        "mdb002": "mdb002 G CIRC B 100 100 999999",  # wider than the image
+        "mdb003": "mdb003 G CIRC B 100 abc",  # malformed coordinates are "no coordinates"
+    }
+    lines = [bad.get(line.split()[0], line) for line in good]
+    lines += [lines[-1], "mdb0x5 G CIRC"]  # a repeated line, a malformed refnum
+    info.write_bytes("\n".join(lines).encode() + b"\nmdb006 G CIRC B 10\xff 10 5\n")
+    index = mias.scan(root)
+    text = [str(p) for p in index.problems]
+    n = len(lines)
+
+    def on(line: int, words: str) -> bool:
+        return any(f"{info} line {line}" in t and words in t for t in text)
+
+    assert on(1, "radius -5 is not a positive") and on(2, "radius 999999 is wider than half")
+    assert on(n - 1, "repeats line") and on(n, "cannot be read") and on(n + 1, "not UTF-8")
+    assert all("->" in t for t in text if str(info) in t)  # every line says what to do
+    ids = {c.case_id for c in index.cases}
+    assert not ids & {"mdb001", "mdb002"}
+    assert all(c.mask.sum() < c.mask.size / 2 for c in index.cases)  # no mask covers the image

@@ -57,3 +57,18 @@ def test_planted_defects(tmp_path):
     assert any(p.kind == "missing-file" and victim.name in str(p) for p in index.problems)
     with pytest.raises(DataError, match="DataWMask.xlsx"):
         mini_ddsm.scan(tmp_path)
+
+
+def test_the_sheet_inside_the_image_folder_is_accepted(tmp_path):
+    """Both layouts people have: DataWMask.xlsx beside MINI-DDSM-Complete-JPEG-8/ (the archive)
+    and inside it (before, the second was refused)."""
+    import shutil
+
+    root = mini_ddsm.write_phantom(tmp_path / "a", n=6, seed=3, config=PhantomConfig(height=256, width=128))
+    beside = [c.case_id for c in mini_ddsm.scan(root).cases]
+    shutil.move(str(root / "DataWMask.xlsx"), str(root / mini_ddsm.TOP / "DataWMask.xlsx"))
+    assert [c.case_id for c in mini_ddsm.scan(root).cases] == beside  # the parent as root
+    inside = mini_ddsm.scan(root / mini_ddsm.TOP)  # the image folder itself as root
+    assert [c.case_id for c in inside.cases] == beside and not [p for p in inside.problems if p.kind == "missing-file"]
+    with pytest.raises(DataError, match="neither DataWMask.xlsx nor Data.csv"):
+        mini_ddsm.scan(tmp_path)

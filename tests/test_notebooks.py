@@ -82,7 +82,9 @@ def test_tour_smoke_run_properties(smoke_tour):
 def test_data_chapter_reads_every_layout(smoke_book):
     metrics = json.loads((smoke_book["results"] / "data" / "phantom" / "smoke" / "metrics.json").read_text())
     phantom = metrics["phantom"]
-    assert set(phantom) == {"cbis-ddsm", "inbreast", "mini-ddsm", "mias"}
+    from mammorepro.data.check import LOADERS
+
+    assert set(phantom) == set(LOADERS) == {"cbis-ddsm", "inbreast", "mini-ddsm", "mias", "cdd-cesm"}
     for name, entry in phantom.items():
         assert entry["counts"]["images"] > 0 and entry["counts"]["problems"] == 0, (name, entry["problems"][:3])
-    assert metrics["real"]["mias"]["counts"]["images"] == 3
+    assert metrics["real"]["mias"]["counts"]["images"] == 3 and metrics["real"]["cdd-cesm"]["counts"]["images"] == 2

@@ -106,3 +106,34 @@ def test_git_state_ignores_rewritten_results_but_not_code(tmp_path):
     (tmp_path / "code.py").write_text("x = 2\n")
     state = git_commit(tmp_path)
     assert state["dirty"] is True and len(state["commit"]) == 40
+
+
+def test_result_files_follow_the_umask_and_a_second_run_is_refused(tmp_path):
+    """Results are readable like any file the user writes (before: 0600 files in a 0700 folder,
+    from the temporary files), and a run whose folder another live run holds is refused with one
+    line (before: the later run silently replaced the other's folder)."""
+    import os
+    import subprocess
+    import sys
+
+    from mammorepro.errors import ConfigError
+    from mammorepro.files import default_mode
+    from mammorepro.report import RunLock, RunRecorder
+
+    with RunRecorder("tour", "smoke", tmp_path / "results") as rec:
+        rec.write_metrics({"dataset": "phantom"})
+    assert (rec.dir / "metrics.json").stat().st_mode & 0o777 == default_mode()
+    assert rec.dir.stat().st_mode & 0o777 == default_mode(folder=True)
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        lock = RunLock(rec.dir)
+        lock.path.write_text(str(other.pid))
+        with pytest.raises(ConfigError, match=f"another run \\(pid {other.pid}\\) is writing"):
+            RunRecorder("tour", "smoke", tmp_path / "results", overwrite=True)
+    finally:
+        other.kill()
+        other.wait()
+    assert lock.holder() is None  # the holder is gone: the lock is stale and taken over
+    with lock:
+        assert lock.path.read_text() == str(os.getpid())
+    assert not lock.path.exists()

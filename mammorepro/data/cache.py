@@ -6,6 +6,9 @@ preprocess), so the preprocessed arrays are written once per set of preprocessin
 * the cache folder is ``<cache root>/<dataset>/<key>/`` where ``key`` fingerprints the dataset
   root, the preprocessing parameters and the lesion kinds in the mask; the cache root is
   ``$MAMMOREPRO_CACHE`` or ``~/.cache/mammorepro`` and must lie outside the data root;
+* each case is fingerprinted by its files' size and modification time and by its annotation
+  (the lesions the loader read: circles, polygons, mask files), so an image replaced or an
+  annotation line edited under the same root is converted again, never served stale;
 * conversion runs in parallel processes with a progress bar; each case is written atomically
   to its own file, so an interrupted build resumes where it stopped;
 * when every case is converted, the files are consolidated into ``images.npy`` (float16,
@@ -32,7 +35,7 @@ from mammorepro.errors import ConfigError, DataError
 from mammorepro.preprocess import PreprocessConfig, preprocess_case
 from mammorepro.files import atomic_write, atomic_write_text, is_inside
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: per-case fingerprints of files and annotations
 
 
 def cache_root(explicit: str | os.PathLike | None = None) -> Path:
@@ -45,6 +48,27 @@ def cache_root(explicit: str | os.PathLike | None = None) -> Path:
 
 def cache_key(dataset: str, data_root: Path | None, cfg: PreprocessConfig, kinds: tuple[str, ...]) -> str:
     spec = [CACHE_VERSION, dataset, str(Path(data_root).resolve()) if data_root else None, cfg.to_dict(), sorted(kinds)]
+    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _stat(path) -> list | None:
+    if path is None:
+        return None
+    try:
+        st = Path(path).stat()
+    except OSError:
+        return [str(path), None]
+    return [str(path), st.st_size, st.st_mtime_ns]
+
+
+def case_fingerprint(case) -> str:
+    """A hash of what a case's cached arrays are made from: its image file and mask files (size
+    and modification time) and its annotation (each lesion's kind, circle and polygon)."""
+    lesions = []
+    for les in getattr(case, "lesions", []):
+        polygon = None if les.polygon is None else hashlib.sha256(np.ascontiguousarray(les.polygon, dtype=np.float64).tobytes()).hexdigest()
+        lesions.append([les.kind, _stat(les.mask_path), None if les.circle is None else [float(v) for v in les.circle], polygon])
+    spec = [case.case_id, _stat(getattr(case, "image_path", None)), lesions]
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -100,11 +124,21 @@ class PreprocessedCache:
         from tqdm import tqdm
 
         ids = [c.case_id for c in cases]
-        if self.complete and self.case_ids() == ids:
-            return json.loads((self.folder / "index.json").read_text())
+        prints = {c.case_id: case_fingerprint(c) for c in cases}
+        old = json.loads((self.folder / "index.json").read_text()) if self.complete else None
+        if old and old["case_ids"] == ids and old.get("fingerprints") == prints:
+            return old
         parts = self.folder / "cases"
         parts.mkdir(parents=True, exist_ok=True)
-        todo = [(c, cfg, kinds, parts / f"{c.case_id}.npy") for c in cases if not (parts / f"{c.case_id}.npy").is_file()]
+        part = {c: parts / f"{c}.{fp}.npy" for c, fp in prints.items()}
+        if old and old.get("fingerprints"):  # unchanged cases come from the consolidated arrays, not a new conversion
+            images, masks = self.arrays()
+            for i, c in enumerate(old["case_ids"]):
+                if c in prints and old["fingerprints"].get(c) == prints[c] and not part[c].is_file():
+                    pair = np.stack([np.asarray(images[i]), np.asarray(masks[i]).astype(np.float16)])
+                    atomic_write(part[c], lambda tmp, pair=pair: _save_npy(tmp, pair))
+            del images, masks
+        todo = [(c, cfg, kinds, part[c.case_id]) for c in cases if not part[c.case_id].is_file()]
         workers = workers or os.cpu_count() or 1
         t0 = time.perf_counter()
         if todo:
@@ -119,19 +153,19 @@ class PreprocessedCache:
         seconds = time.perf_counter() - t0
         # the old receipt goes first: an interrupted consolidation must never look complete
         (self.folder / "index.json").unlink(missing_ok=True)
-        receipt = self._consolidate(ids, parts, cfg, kinds)
-        receipt.update({"converted_now": len(todo), "conversion_seconds": seconds, "workers": workers})
+        receipt = self._consolidate(ids, part, cfg, kinds)
+        receipt.update({"fingerprints": prints, "converted_now": len(todo), "conversion_seconds": seconds, "workers": workers})
         atomic_write_text(self.folder / "index.json", json.dumps(receipt, indent=1))
         shutil.rmtree(parts)  # per-case files (and any temporary left by a killed worker)
         return receipt
 
-    def _consolidate(self, ids: list[str], parts: Path, cfg: PreprocessConfig, kinds) -> dict:
+    def _consolidate(self, ids: list[str], part: dict[str, Path], cfg: PreprocessConfig, kinds) -> dict:
         s = cfg.image_size
         for name, dtype in (("images", np.float16), ("masks", np.uint8)):
             tmp = self.folder / f".{name}.npy.tmp"
             arr = np.lib.format.open_memmap(tmp, mode="w+", dtype=dtype, shape=(len(ids), s, s))
             for i, c in enumerate(ids):
-                pair = np.load(parts / f"{c}.npy")
+                pair = np.load(part[c])
                 arr[i] = pair[0] if name == "images" else pair[1].astype(np.uint8)
             arr.flush()
             del arr

@@ -117,14 +117,18 @@ def read_description(path: Path) -> list[dict]:
     kind = next((k for k, names in CSV_FILES.items() if path.name in names), None)
     if kind is None:
         raise DataError(f"{path.name} is not a CBIS-DDSM description file: expected one of {_csv_list()}")
-    with open(path, newline="", encoding="utf-8-sig") as fh:
-        reader = csv.DictReader(fh)
-        missing = {_key(c) for c in COLUMNS[kind]} - {_key(c) for c in reader.fieldnames or []}
-        if missing:
-            raise DataError(
-                f"{path} lacks the column(s) {sorted(missing)}: replace it with the official file from TCIA"
-            )
-        rows = [{_key(k): (v or "").strip() for k, v in raw.items() if k is not None} for raw in reader]
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            reader = csv.DictReader(fh)
+            missing = {_key(c) for c in COLUMNS[kind]} - {_key(c) for c in reader.fieldnames or []}
+            if missing:
+                raise DataError(
+                    f"{path} lacks the column(s) {sorted(missing)}: replace it with the official file from TCIA"
+                )
+            rows = [{_key(k): (v or "").strip() for k, v in raw.items() if k is not None} for raw in reader]
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        raise DataError(f"{path} line {line}: byte {exc.object[exc.start]:#04x} is not UTF-8 text: replace the file with the official one from TCIA, or re-save it as UTF-8") from None
     for number, row in enumerate(rows, 1):
         row.update(
             kind=kind,

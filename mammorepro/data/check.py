@@ -24,6 +24,7 @@ LOADERS = {
     "inbreast": "mammorepro.data.inbreast",
     "mini-ddsm": "mammorepro.data.mini_ddsm",
     "mias": "mammorepro.data.mias",
+    "cdd-cesm": "mammorepro.data.cdd_cesm",
 }
 
 
@@ -68,7 +69,7 @@ def _inspect(case: Case) -> tuple[list[Problem], str | None]:
                     "size-mismatch",
                     case.case_id,
                     f"{les.kind} mask is {m.shape[0]}x{m.shape[1]} but the image is {image.shape[0]}x{image.shape[1]}",
-                    "left out of training; never stretched",
+                    "a run stops on this image (masks are never stretched): replace the mask with the official one, or remove the image from the copy",
                 )
             )
         elif not m.any():

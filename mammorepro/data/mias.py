@@ -35,36 +35,53 @@ def patient_of(refnum: str) -> str:
 
 
 def parse_info(path: Path) -> tuple[dict[str, dict], list[Problem]]:
-    """Parse Info.txt into {refnum: {"tissue", "lesions": [...]}} and the problems found."""
+    """Parse Info.txt into {refnum: {"tissue", "lesions": [...]}} and the problems found: every
+    line that starts like a record but cannot be read (bytes that are not text, a malformed line,
+    a radius that is not positive, a line repeated) is named with its file and line number and
+    left out, never dropped silently."""
+    path = Path(path)
     records: dict[str, dict] = {}
     problems: list[Problem] = []
-    for lineno, raw in enumerate(Path(path).read_text(errors="replace").splitlines(), 1):
-        m = _LINE.match(raw.strip())
+    seen: dict[tuple, int] = {}
+    fmt = "REFNUM BG CLASS [SEVERITY X Y RADIUS], e.g. 'mdb001 G CIRC B 535 425 197'"
+    for lineno, raw_bytes in enumerate(path.read_bytes().splitlines(), 1):
+        where = f"{path} line {lineno}"
+        try:
+            raw = raw_bytes.decode("utf-8").strip()
+        except UnicodeDecodeError:
+            if raw_bytes.lstrip().startswith(b"mdb"):
+                problems.append(Problem("metadata", where, "holds bytes that are not UTF-8 text", f"retype the line as plain text: {fmt}"))
+            continue
+        m = _LINE.match(raw)
         if not m:
+            if raw.startswith("mdb"):
+                problems.append(Problem("metadata", where, f"cannot be read: {raw[:60]!r}", f"write it as {fmt}"))
             continue  # licence text and blank lines around the table
         ref, bg, cls, rest = m.group(1), m.group(2), m.group(3), m.group(4).split()
+        key = (ref, cls, *rest)
+        if key in seen:
+            problems.append(Problem("metadata", where, f"repeats line {seen[key]} ({raw})", "delete one of the two lines"))
+            continue
+        seen[key] = lineno
         rec = records.setdefault(ref, {"tissue": TISSUE[bg], "lesions": []})
         if cls == "NORM":
             continue
         if cls not in KIND:
-            problems.append(Problem("metadata", f"Info.txt line {lineno}", f"unknown class {cls!r} for {ref}", "check the line"))
+            problems.append(Problem("metadata", where, f"unknown class {cls!r} for {ref}", f"use one of {', '.join(KIND)} or NORM"))
             continue
         severity = rest[0] if rest else ""
         coords = rest[1:4]
         if len(coords) < 3 or not all(c.lstrip("-").isdigit() for c in coords):
-            rec["lesions"].append({"class": cls, "severity": severity, "located": False})
+            rec["lesions"].append({"class": cls, "severity": severity, "located": False, "line": lineno})
             if KIND[cls] == "mass":
-                problems.append(
-                    Problem(
-                        "metadata",
-                        f"Info.txt line {lineno}",
-                        f"{ref} has a {cls} mass without coordinates",
-                        "the image is left out of mass segmentation (its mask would be empty)",
-                    )
-                )
+                problems.append(Problem("metadata", where, f"{ref} has a {cls} mass without coordinates", "the image is left out of mass segmentation (its mask would be empty)"))
             continue
         x, y, radius = (int(c) for c in coords)
-        rec["lesions"].append({"class": cls, "severity": severity, "x": x, "y": y, "radius": radius, "located": True})
+        if radius <= 0:
+            problems.append(Problem("metadata", where, f"{ref}: radius {radius} is not a positive number of pixels", "the image is left out; correct the radius (the 7th field)"))
+            rec["lesions"].append({"class": cls, "severity": severity, "located": False, "bad": True, "line": lineno})
+            continue
+        rec["lesions"].append({"class": cls, "severity": severity, "x": x, "y": y, "radius": radius, "located": True, "line": lineno})
     return records, problems
 
 
@@ -110,14 +127,19 @@ def scan(root: Path) -> DatasetIndex:
         for les in rec["lesions"]:
             kind = KIND[les["class"]]
             if not les["located"]:
-                unlocated_mass |= kind == "mass"
+                unlocated_mass |= kind == "mass" or les.get("bad", False)
                 continue
             row, col = height - 1 - les["y"], les["x"]  # origin bottom-left
+            where = f"{info} line {les['line']}"
             if not (0 <= row < height and 0 <= col < width):
+                problems.append(Problem("metadata", where, f"{ref}: lesion centre ({les['x']}, {les['y']}) lies outside the {width} x {height} image", "the image is left out; correct X and Y"))
+                unlocated_mass = True
+                continue
+            if les["radius"] > max(height, width) // 2:
                 problems.append(
-                    Problem("metadata", ref, f"lesion centre ({les['x']}, {les['y']}) lies outside the image", "the image is left out; check Info.txt")
+                    Problem("metadata", where, f"{ref}: radius {les['radius']} is wider than half the {width} x {height} image (no lesion is)", "the image is left out; correct the radius (the 7th field)")
                 )
-                unlocated_mass |= kind == "mass"
+                unlocated_mass = True
                 continue
             lesions.append(
                 Lesion(

@@ -58,12 +58,32 @@ def parse_overlay(path: Path) -> list[dict]:
     return out
 
 
+def layout(root: Path) -> tuple[Path, Path]:
+    """(the folder holding the sheet, the folder the sheet's paths start from) of a Mini-DDSM
+    copy: the sheet beside ``MINI-DDSM-Complete-JPEG-8/`` (the archive's layout), or inside it
+    (a common re-packing), with ``root`` the parent or that folder itself."""
+    root = Path(root)
+
+    def has_sheet(folder: Path) -> bool:
+        return (folder / "DataWMask.xlsx").is_file() or (folder / "Data.csv").is_file()
+
+    if has_sheet(root) and (root / TOP).is_dir():
+        return root, root / TOP
+    if has_sheet(root / TOP):
+        return root / TOP, root / TOP
+    if has_sheet(root) and any((root / s).is_dir() for s in ("Benign", "Cancer", "Normal")):
+        return root, root
+    if not (has_sheet(root) or (root / TOP).is_dir()):
+        raise DataError(f"{root} has neither DataWMask.xlsx nor Data.csv: point the mini-ddsm root at the folder holding them and {TOP}/ (or at {TOP}/ with the sheet inside)")
+    if has_sheet(root):
+        raise DataError(f"{root} has no {TOP}/ folder: extract the Mini-DDSM archive there")
+    raise DataError(f"{root}/{TOP} has neither DataWMask.xlsx nor Data.csv: copy the sheet beside {TOP}/ or into it")
+
+
 def _read_sheet(root: Path):
     import pandas as pd
 
     xlsx, csv = root / "DataWMask.xlsx", root / "Data.csv"
-    if not (xlsx.is_file() or csv.is_file()):
-        raise DataError(f"{root} has neither DataWMask.xlsx nor Data.csv: point the mini-ddsm root at the folder holding them and {TOP}/")
     source = xlsx if xlsx.is_file() else csv
     try:
         frame = pd.read_excel(xlsx, sheet_name="Data") if source == xlsx else pd.read_csv(csv, encoding_errors="replace")
@@ -75,23 +95,22 @@ def _read_sheet(root: Path):
     return frame
 
 
-def _local(root: Path, windows_path) -> Path | None:
+def _local(base: Path, windows_path) -> Path | None:
     if not isinstance(windows_path, str) or windows_path.strip() in ("", "-"):
         return None
-    return root / TOP / Path(*PureWindowsPath(windows_path.strip()).parts)
+    return base / Path(*PureWindowsPath(windows_path.strip()).parts)
 
 
 def scan(root: Path) -> DatasetIndex:
     """Index a Mini-DDSM copy from its sheet; pixels are read on access."""
     root = Path(root)
-    frame = _read_sheet(root)
-    if not (root / TOP).is_dir():
-        raise DataError(f"{root} has no {TOP}/ folder: extract the Mini-DDSM archive there")
+    sheet_dir, base = layout(root)
+    frame = _read_sheet(sheet_dir)
     cases: list[Case] = []
     problems: list[Problem] = []
     seen: set[str] = set()
     for row in frame.itertuples(index=False):
-        image_path = _local(root, row.fullPath)
+        image_path = _local(base, row.fullPath)
         if image_path is None:
             problems.append(Problem("metadata", f"sheet row {row.fileName}", "no fullPath", "fix the sheet"))
             continue
@@ -107,7 +126,7 @@ def scan(root: Path) -> DatasetIndex:
         headers = parse_overlay(overlay) if overlay.is_file() else []
         lesions = []
         for k, col in enumerate((row.Tumour_Contour, row.Tumour_Contour2)):
-            mask_path = _local(root, col)
+            mask_path = _local(base, col)
             if mask_path is None:
                 continue
             if not mask_path.is_file():

@@ -12,7 +12,7 @@ from pathlib import Path
 from mammorepro.errors import ConfigError, DataError
 
 # every dataset a notebook's ``dataset`` parameter may name (the phantom is generated, the rest are read)
-DATASETS = ("phantom", "cbis-ddsm", "inbreast", "mini-ddsm", "mias")
+DATASETS = ("phantom", "cbis-ddsm", "inbreast", "mini-ddsm", "mias", "cdd-cesm")
 
 # what the user must put under each root (shown when the root is missing)
 EXPECTED_LAYOUT = {
@@ -20,6 +20,7 @@ EXPECTED_LAYOUT = {
     "inbreast": "AllDICOMs/*.dcm, AllXML/*.xml and INbreast.csv",
     "mini-ddsm": "MINI-DDSM-Complete-JPEG-8/{Benign,Cancer,Normal}/<id>/ and DataWMask.xlsx (or Data.csv)",
     "mias": "the mini-MIAS files mdb001.pgm ... mdb322.pgm and Info.txt",
+    "cdd-cesm": "'Low energy images of CDD-CESM/', Radiology_hand_drawn_segmentations_v2.csv and 'Radiology manual annotations.xlsx' (TCIA), or images/ + masks/ with that sheet",
 }
 
 

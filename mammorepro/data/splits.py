@@ -64,6 +64,7 @@ SCHEMES = {
     "inbreast": "five random 70/30 train/test splits by patient (T1-T5); validation = 10 % of each training part",
     "mini-ddsm": "one split by patient: 80 % train, 10 % validation, 10 % test",
     "mias": "five folds by patient; each fold is the test part once; validation = 10 % of the training patients",
+    "cdd-cesm": "five folds by patient; each fold is the test part once; validation = 10 % of the training patients",
     # not a dataset: a paper's protocol, applied to any dataset with scheme="holdout70"
     "holdout70": "one random 70/30 train/test hold-out by patient (p4 sec. 3.4); validation = 10 % of the training patients",
 }
@@ -120,7 +121,7 @@ def make_dataset_splits(
             parts = draw_split(case_ids, patient_ids, {"train": 0.7, "test": 0.3}, seed + i)
             out[f"T{i + 1}"] = carve(parts["train"], parts["test"], seed + i)
         return out
-    folds = draw_kfold(case_ids, patient_ids, 5, seed)  # mias
+    folds = draw_kfold(case_ids, patient_ids, 5, seed)  # mias, cdd-cesm
     return {
         f"fold{i + 1}": carve([c for j, f in enumerate(folds) if j != i for c in f], folds[i], seed + i) for i in range(5)
     }

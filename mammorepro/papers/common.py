@@ -23,7 +23,7 @@ from mammorepro.data.cache import PreprocessedCache
 from mammorepro.data.roots import resolve_root
 from mammorepro.errors import ConfigError
 from mammorepro.engine import ArraySegmentationDataset, History, TrainConfig, fit, predict, resolve_device, score_predictions
-from mammorepro.metrics import ALL_BACKGROUND, DEFINITIONS, SegmentationScores, bootstrap_ci, difference_verdict, trivial_prediction
+from mammorepro.metrics import ALL_BACKGROUND, DEFINITIONS, SegmentationScores, bootstrap_ci, difference_verdict, format_ci, trivial_prediction
 from mammorepro.preprocess import PreprocessConfig, preprocess_case, preprocess_steps
 from torch import nn
 from mammorepro.preprocess.augment import build_augmentation
@@ -196,7 +196,7 @@ def comparison_table(scores: dict, seed: int = 0) -> pd.DataFrame:
             cells[metric] = f"{value:.3f}"
             if metric in per_image:
                 lo, hi = bootstrap_ci(per_image_mean(runs, per_image[metric]), seed=seed)
-                cells[metric] += f" [{lo:.3f}, {hi:.3f}]"
+                cells[metric] += f" {format_ci(lo, hi)}"
             if metric in spread:
                 cells[metric] += f" ± {spread[metric]:.3f}"
         columns[method] = cells

@@ -50,7 +50,7 @@ from mammorepro.papers.common import (
     train_config,
 )
 from mammorepro.metrics import ALL_BACKGROUND
-from mammorepro.report.claims import Claim, per_case_estimate, with_ci
+from mammorepro.report.claims import Claim, per_case_estimate, with_ci, with_learned
 
 __all__ = ["PROFILES", "REPORTED", "VARIANTS", "configure", "load", "prepare", "record", "score", "train_variants"]
 
@@ -65,6 +65,11 @@ REPORTED = [
 ]
 # the definitions each word could mean (names of mammorepro.metrics.DEFINITIONS)
 CANDIDATE_DEFINITIONS = {"IoU": ["iou_per_image", "iou_pooled", "miou_fg_bg"], "accuracy": ["pixel_accuracy", "mean_class_accuracy"]}
+QUOTED = {
+    "1600 / 200 / 200 images": "sec. 3 (the paper's split)",
+    "epoch 47": "sec. 4 (where the paper's training stopped)",
+    "U = 32, 64, 128, 256, 512": "Ibtehaz & Rahman's MultiRes U-Net widths (the paper's sec. 4 model)",
+}
 
 VARIANTS = {"U-Net": "unet", "MultiRes U-Net": "multires-unet"}
 COMPARISONS = [
@@ -272,5 +277,6 @@ def claims(run_dir: Path) -> list[Claim]:
             ours[best], m["methods"][r["method"]]["iou_per_image"], "IoU / image",
             trivial=trivial[best_trivial], trivial_reading=f"{ALL_BACKGROUND}, {best_trivial}", experiment="the claims table's candidate definitions in the chapter",
         )
+        c = with_learned(c, run_dir, r["method"])
         out.append(with_ci(c, per_case_estimate(run_dir, "iou", "iou_per_image", method=r["method"]), "strict"))
     return out

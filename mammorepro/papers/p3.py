@@ -70,7 +70,7 @@ from mammorepro.papers.common import (
 )
 from mammorepro.preprocess import ops
 from mammorepro.metrics import ALL_BACKGROUND
-from mammorepro.report.claims import Claim, per_case_estimate, with_ci
+from mammorepro.report.claims import Claim, per_case_estimate, with_ci, with_learned
 
 __all__ = ["PROFILES", "REPORTED", "configure", "load", "prepare", "pretrain_detector", "record", "run_split", "tables"]
 
@@ -110,6 +110,12 @@ COMPARISONS = [
     {"claim": "two-stage (w/o MSF) beats one-stage (v19U-Net++)", "better": "v19U-Net++ / two-stage w/o MSF", "than": "v19U-Net++ / one-stage", "where": "Table 5; sec. 5"},
     {"claim": "MSF also helps the U-Net", "better": "U-Net / two-stage with MSF", "than": "U-Net / two-stage w/o MSF", "where": "Table 5"},
 ]
+QUOTED = {
+    "74 and 33 images": "sec. 4.1 (the training and test parts of a split)",
+    "INbreast's 107": "sec. 4.1 (the INbreast images with a mass)",
+    "160 x 320, 256 x 512, 320 x 640, 416 x 832 and 480 x 960": "sec. 3.2 (the MSF scales, width x height)",
+    "2048 x 1024": "sec. 3.1 (the input size)",
+}
 PATCH_COMPARISON = [{"claim": "v19U-Net++ segments mass patches better than U-Net", "better": "v19U-Net++", "than": "U-Net", "where": "Table 4"}]
 
 _COMMON = {
@@ -814,6 +820,6 @@ def claims(run_dir: Path) -> list[Claim]:
             method = name.split(":")[0].replace(", ", " / ")
             c.strict, c.strict_name = r["reproduced"], "Dice / image"
             c.trivial, c.trivial_reading = trivial_dice, f"{ALL_BACKGROUND}, Dice / image"
-            c = with_ci(c, per_case_estimate(run_dir, "dice", "dice_per_image", method=method), "reproduced")
+            c = with_ci(with_learned(c, run_dir, method), per_case_estimate(run_dir, "dice", "dice_per_image", method=method), "reproduced")
         out.append(c)
     return out

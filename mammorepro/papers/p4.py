@@ -48,7 +48,7 @@ from mammorepro.papers import common
 from mammorepro.papers.common import Prepared, Runs, all_background, load as load_cases, mean_summary, per_seed_case_frames, pick_cases, record_run, seeds, train_config, train_run
 from mammorepro.preprocess.crops import BalancedCropDataset
 from mammorepro.metrics import ALL_BACKGROUND
-from mammorepro.report.claims import Claim
+from mammorepro.report.claims import Claim, with_learned
 
 __all__ = ["MODELS", "PROFILES", "REPORTED", "configure", "findings", "load", "prepare", "record", "score", "train_models"]
 
@@ -67,6 +67,14 @@ MODELS = {
     "deeplabv3": "DeepLabv3 + ResNet18",
 }
 # each staged model starts from the trained model before it (sec. 2.1, 2.3)
+QUOTED = {
+    "70/30 hold-out": "sec. 3.4",
+    "256 FCN; 572 U-Net; 632, 1024 x 1400 and 1400 Dilation10 stages; 769 DeepLabv3": "sec. 2.1-2.4 (each model's input size)",
+    "572 -> 388": "sec. 2.2 (Ronneberger et al.'s unpadded U-Net)",
+    "dilations 1, 1, 2, 4, 8, 16, 32, 1 and 1, 1, 2, 4, 8, 16, 16, 32, 1, 1": "sec. 2.3 (Yu & Koltun's context module, basic and large)",
+    "ASPP rates 12 / 24 / 36": "sec. 2.4 (Chen et al.'s DeepLabv3 at output stride 8)",
+    "16 times smaller": "sec. 2.4",
+}
 STARTS_FROM = {"fcn16": "fcn32", "fcn8": "fcn16", "dilation10-context": "dilation10-front", "dilation10-global": "dilation10-context"}
 
 # the paper's three metrics, as mammorepro.metrics definitions (pooled, MATLAB's data-set metrics)
@@ -355,6 +363,11 @@ def implied_lesion_iou(pixel_accuracy: float, miou: float) -> float:
     return max(0.0, 2 * miou - pixel_accuracy)
 
 
+def reported_lesion_iou_bound(model: str) -> float:
+    """:func:`implied_lesion_iou` of the pair Table 10 reports for ``model``."""
+    return implied_lesion_iou(_T10[model][0], _T10[model][1])
+
+
 def claims_table(cfg: dict, scored: Scored) -> pd.DataFrame:
     """Table 10 reported vs reproduced (same pooled definitions, mean and CI over seeds), the
     all-background prediction under each, and what the paper's own numbers imply about its
@@ -535,5 +548,6 @@ def claims(run_dir: Path) -> list[Claim]:
         )
         c.ci_low, c.ci_high = (float("nan") if r["ci_low"] is None else r["ci_low"]), (float("nan") if r["ci_high"] is None else r["ci_high"])
         c.ci_of, c.ci_unit, c.n_seeds, c.n_images = "reproduced", r["ci_unit"], r["n_seeds"], r["n_images"]
-        out.append(c)
+        key = next((k for k, label in MODELS.items() if label == r["model"]), r["model"])
+        out.append(with_learned(c, run_dir, key))
     return out

@@ -22,11 +22,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mammorepro.metrics import bootstrap_ci, dice_per_image
+from mammorepro.metrics import bootstrap_ci, dice_per_image, format_estimate
 from mammorepro.papers.side_by_side import BASELINE, PAPER, TABLE_METRICS
 from mammorepro.report.results import commit_label, read_env, run_folders
 
 REAL_DATASET = "mias"
+QUOTED = {
+    "322 images at 1024 x 1024, 200 um per pixel": "Suckling et al. 1994 (the mini-MIAS database)",
+    "all 55 images with a mass and 40 normal ones": "the sample the committed run used (every mass image of mini-MIAS and 40 normals)",
+}
 # the page's parameters (notebooks/real_data_mias): phantom cases for the circle measurement
 PROFILES = {p: {"n_cases": 60, "seed": 0, "results_root": "results"} for p in ("smoke", "default", "full")}
 
@@ -75,7 +79,7 @@ def beside(runs: list[dict], metric: str = "dice_per_image") -> pd.DataFrame:
         m = r["metrics"]
         name = f"{m['dataset']} / {m['profile']} / {r['env'].get('device', '?')}"
         columns[name] = {
-            row["method"]: f"{row[metric]:.3f} [{row[f'{metric}_low']:.3f}, {row[f'{metric}_high']:.3f}]" for row in m["table"]
+            row["method"]: format_estimate({"value": row[metric], "ci_low": row[f"{metric}_low"], "ci_high": row[f"{metric}_high"]}) for row in m["table"]
         }
     return pd.DataFrame(columns).rename_axis(f"{TABLE_METRICS.get(metric, metric)}")
 

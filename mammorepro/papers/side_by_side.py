@@ -40,7 +40,7 @@ from mammorepro.detection.msf import component_boxes
 from mammorepro.engine import ArraySegmentationDataset
 from mammorepro.errors import ConfigError
 from mammorepro.losses import WeightedBCELoss, build_loss, frequency_weights
-from mammorepro.metrics import SegmentationScores, bootstrap_ci, bootstrap_pooled_ci, seed_interval
+from mammorepro.metrics import SegmentationScores, bootstrap_ci, bootstrap_pooled_ci, format_estimate, seed_interval
 from mammorepro.detection import two_stage
 from mammorepro.detection.two_stage import FullImages
 from mammorepro.papers import common, p1, p2, p3, p4, p5
@@ -99,6 +99,8 @@ TABLE_METRICS = {
     "pixel_accuracy": "pixel accuracy",
 }
 PER_IMAGE = {"dice_per_image": "dice", "iou_per_image": "iou"}
+TWO_STAGE_SCALES = (0.75, 1.0, 1.25)  # p3's detector scales here, as multiples of image_size
+SETTINGS = {"two-stage scales": TWO_STAGE_SCALES}
 
 
 def method_names(cfg: dict) -> list[str]:
@@ -117,7 +119,7 @@ def configure(profile: str = "default", **params) -> dict:
         raise ConfigError(f"methods: {', '.join(missing)}: add the method it refines")
     if cfg["crf_backend"] not in BACKENDS:
         raise ConfigError(f"crf_backend={cfg['crf_backend']!r}: use one of {', '.join(BACKENDS)}")
-    n_splits = 5 if cfg["dataset"] in ("mias", "inbreast") else 1
+    n_splits = 5 if cfg["dataset"] in ("mias", "inbreast", "cdd-cesm") else 1
     if not 1 <= cfg["folds"] <= n_splits:
         raise ConfigError(f"folds={cfg['folds']} must be between 1 and {n_splits} ({cfg['dataset']}: {data_mod.SCHEMES[cfg['dataset']]})")
     if cfg["image_size"] % 64 or cfg["image_size"] < 64:
@@ -189,7 +191,7 @@ def p3_config(cfg: dict) -> dict:
         p3,
         cfg,
         full_height=s,
-        scales=",".join(f"{int(ref * f)}x{int(ref * f)}" for f in (0.75, 1.0, 1.25)),
+        scales=",".join(f"{int(ref * f)}x{int(ref * f)}" for f in TWO_STAGE_SCALES),
         single_scale=2,
         image_size=cfg["patch_size"],
         det_iterations=cfg["det_iterations"],
@@ -351,8 +353,7 @@ def display_table(table: pd.DataFrame) -> pd.DataFrame:
     def cell(row, key: str) -> str:
         if np.isnan(row[key]):
             return ""
-        lo, hi = row[f"{key}_low"], row[f"{key}_high"]
-        return f"{row[key]:.3f}" + ("" if np.isnan(lo) else f" [{lo:.3f}, {hi:.3f}]")
+        return format_estimate({"value": row[key], "ci_low": row[f"{key}_low"], "ci_high": row[f"{key}_high"]})
 
     out = pd.DataFrame({"method": table["method"], "paper": table["paper"]})
     for key, title in {**TABLE_METRICS, "ap": "AP@0.5 (detector)", "tpr": "TPR (detector)", "fp_per_image": "FP / image (detector)"}.items():

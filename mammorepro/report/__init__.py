@@ -1,6 +1,6 @@
 """Reporting: result folders with provenance, and tables for the book."""
 
 from mammorepro.files import atomic_write_text, file_sha256, write_json
-from mammorepro.report.results import RunRecorder, commit_label, environment, read_env
+from mammorepro.report.results import RunLock, RunRecorder, commit_label, environment, read_env
 
-__all__ = ["RunRecorder", "atomic_write_text", "environment", "file_sha256", "read_env", "commit_label", "write_json"]
+__all__ = ["RunLock", "RunRecorder", "atomic_write_text", "environment", "file_sha256", "read_env", "commit_label", "write_json"]

@@ -17,6 +17,7 @@ PROFILES = {p: {"benchmarks_dir": "benchmarks/results"} for p in ("smoke", "defa
 ENGINE_TARGET = 0.9  # engine >= 0.9 x the bare loop
 AMP_TARGET = 1.5  # AMP + channels_last >= 1.5 x fp32
 CRF_SPEEDUP_TARGET = 20.0  # the torch CRF on a GPU >= 20 x pydensecrf2
+SETTINGS = {"targets": [ENGINE_TARGET, AMP_TARGET, CRF_SPEEDUP_TARGET]}
 CRF_DICE_TARGET = 0.5  # |Dice difference| <= 0.5 point on the p1 test set
 
 

@@ -32,7 +32,18 @@ from mammorepro.report.results import commit_label, read_env, run_folders
 PROFILES = {p: {"results_root": "results"} for p in ("smoke", "default", "full")}
 
 REACH = 0.01  # a score "reaches" a reported number when it is at most this far below it
-VERDICTS = ("explained by metric definition", "explained by split leakage", "cannot be tested here", "reproduced", "not reproduced")
+# the verdicts and their rules, in the order they are tried (first match wins): the claims page
+# prints this table, and :func:`verdict` applies it
+RULES = (
+    ("mechanism shown on the phantom", "the run is on the built-in phantom: it shows the mechanism and never decides a verdict about the paper"),
+    ("not testable at this budget", "the method the claim is about learned nothing measurable on this run (its Dice per image is not above the all-background prediction's, 95 % CI over images), or predicts (almost) nothing or everything"),
+    ("cannot be tested here", "the run's data is not the paper's, or the paper's data is private"),
+    ("explained by metric definition", "a prediction that segments nothing scores at least the reported number (at most REACH below it) under the paper's definition or a reading its words admit, computed on the same images (higher-is-better numbers only)"),
+    ("explained by split leakage", "a run with a leaky split (images instead of patients, augmented copies split apart) reaches the reported number and its per-image gain over the honest split has a CI above 0 (higher-is-better numbers only)"),
+    ("reproduced", "the reported number lies inside the 95 % CI of the reproduced value (within REACH of it when the run has no CI)"),
+    ("not reproduced", "otherwise"),
+)
+VERDICTS = tuple(name for name, _ in RULES)
 
 
 def configure(profile: str = "default", **params) -> dict:
@@ -63,6 +74,8 @@ class Claim:
     leak_ci_low: float | None = None  # CI low of (leaky - honest), per-image
     leak_run: str = ""
     higher_is_better: bool = True
+    learned: bool | None = None  # did the claim's method beat the all-background prediction (None: not a segmentation claim)
+    learned_note: str = ""  # why not, when it did not
     experiment: str = ""  # the chapter section that shows the mechanism
     # provenance
     dataset: str = ""
@@ -75,32 +88,45 @@ class Claim:
 
 
 def verdict(c: Claim) -> tuple[str, str]:
-    """The verdict and its reason, by the first rule that applies:
-
-    1. **explained by metric definition**: a prediction that segments nothing (all
-       background) scores at least ``reported - REACH`` under the paper's definition or a
-       reading its words admit, so the number carries no evidence of segmentation;
-    2. **explained by split leakage**: a run whose split leaks (images split instead of
-       patients, augmented copies split apart) reaches ``reported - REACH`` and its per-image
-       gain over the honest split has a CI above 0;
-    3. **cannot be tested here**: the run's data is not the paper's (or the paper's is private);
-    4. **reproduced** when the reported number lies inside the CI of the reproduced value
-       (within ``REACH`` of it when no CI exists), else **not reproduced**.
-
-    Rules 1 and 2 only apply to numbers where higher is better."""
-    if c.higher_is_better and c.trivial is not None and c.trivial >= c.reported - REACH:
-        return VERDICTS[0], f"{c.trivial_reading} scores {c.trivial:.3f} without segmenting (reported {c.reported:.3f})"
-    if c.higher_is_better and c.leak is not None and c.leak >= c.reported - REACH and (c.leak_ci_low or 0) > 0:
-        return VERDICTS[1], f"{c.leak_run} reaches {c.leak:.3f}; its gain over the honest split has a CI above 0"
+    """The verdict and its reason: the first rule of :data:`RULES` that applies."""
+    if c.dataset == "phantom":
+        return VERDICTS[0], "the phantom shows the mechanism; it decides no verdict about the paper"
+    if c.learned is False:
+        return VERDICTS[1], c.learned_note or "the method learned nothing measurable on this run"
     if c.paper_data == "private":
         return VERDICTS[2], "the paper's data is private"
     if c.dataset != c.paper_data:
         return VERDICTS[2], f"this run used {c.dataset}; the paper used {c.paper_data}"
+    if c.higher_is_better and c.trivial is not None and c.trivial >= c.reported - REACH:
+        return VERDICTS[3], f"{c.trivial_reading} scores {c.trivial:.3f} without segmenting (reported {c.reported:.3f})"
+    if c.higher_is_better and c.leak is not None and c.leak >= c.reported - REACH and (c.leak_ci_low or 0) > 0:
+        return VERDICTS[4], f"{c.leak_run} reaches {c.leak:.3f}; its gain over the honest split has a CI above 0"
     if not np.isnan(c.ci_low) and c.ci_of == "reproduced":
         inside = c.ci_low <= c.reported <= c.ci_high
-        return (VERDICTS[3], "the reported value lies inside the CI") if inside else (VERDICTS[4], "the reported value lies outside the CI")
+        return (VERDICTS[5], "the reported value lies inside the CI") if inside else (VERDICTS[6], "the reported value lies outside the CI")
     close = abs(c.reproduced - c.reported) <= REACH
-    return (VERDICTS[3], f"within {REACH} of the reported value") if close else (VERDICTS[4], f"more than {REACH} from the reported value (no CI)")
+    return (VERDICTS[5], f"within {REACH} of the reported value") if close else (VERDICTS[6], f"more than {REACH} from the reported value (no CI)")
+
+
+def rules_table() -> pd.DataFrame:
+    """:data:`RULES` as the claims page shows them (REACH written out)."""
+    return pd.DataFrame([{"verdict": v, "when": w.replace("REACH", str(REACH))} for v, w in RULES], index=pd.RangeIndex(1, len(RULES) + 1, name="rule"))
+
+
+def with_learned(c: Claim, run_dir: Path, method: str) -> Claim:
+    """``c`` with whether ``method`` learned anything on this run (the degeneracy gate of
+    :func:`mammorepro.report.learned.learned_table`)."""
+    from mammorepro.report.learned import READINGS, learned_table
+
+    table = learned_table(run_dir)
+    row = table[table["method"] == method]
+    if row.empty:
+        return c
+    r = row.iloc[0]
+    c.learned = r["reading"] == READINGS[0] and not r["degenerate"]
+    if not c.learned:
+        c.learned_note = f"{method}: " + (f"predicts {r['degenerate']}" if r["degenerate"] else r["reading"].split(":")[0]) + f" (Dice / image {r['dice_per_image']:.3f} vs {r['all-background']:.3f})"
+    return c
 
 
 # ----------------------------------------------------------------------------- claim records

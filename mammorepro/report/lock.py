@@ -24,6 +24,9 @@ _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;\\]+)")
 # the packages a GPU machine may keep from its own installation (make install TORCH=own)
 OWN_TORCH = ("torch", "torchvision", "triton")
 
+# numbers the environment page quotes, with where they come from
+QUOTED = {"SHA-256 hashes": "pip's hash-checking mode", "Linux x86-64 and Python 3.11": "the platform the lock's wheels were resolved for (requirements.lock header)"}
+
 
 def normalize(name: str) -> str:
     """A distribution name as the lock and pip compare it (PEP 503)."""

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from mammorepro.errors import ConfigError
+from mammorepro.metrics import format_ci
 from mammorepro.report import claims as claims_mod
 from mammorepro.report import lock as lock_mod
 from mammorepro.report.results import commit_label, read_env, run_folders
@@ -29,9 +30,8 @@ def _cell(row: dict, key: str) -> str:
     value = row.get(key)
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return ""
-    lo, hi = row.get(f"{key}_low"), row.get(f"{key}_high")
-    ci = "" if lo is None or np.isnan(lo) else f" [{lo:.2f}, {hi:.2f}]"
-    return f"{value:.3f}{ci}"
+    ci = format_ci(row.get(f"{key}_low"), row.get(f"{key}_high"), digits=2)
+    return f"{value:.3f}" + (f" {ci}" if ci else "")
 
 
 def _origin(run_dir: Path, root: Path) -> str:

@@ -22,7 +22,7 @@ from importlib import metadata
 from pathlib import Path
 
 from mammorepro.errors import ConfigError
-from mammorepro.files import atomic_write, atomic_write_text, check_results_root, write_json
+from mammorepro.files import atomic_write, atomic_write_text, check_results_root, default_mode, write_json
 from mammorepro.files import jsonable as _jsonable
 
 PACKAGES = (
@@ -125,6 +125,49 @@ def check_overwrite(folder: Path, parameters: dict | None, overwrite: bool = Fal
         )
 
 
+LOCK_OWNER = "MAMMOREPRO_LOCK_OWNER"  # the pid of the CLI process whose kernel this is
+
+
+class RunLock:
+    """One run at a time per result folder: a lock file ``.<profile>.lock`` beside the folder
+    holds the running process's pid while a run executes; a second run for the same folder is
+    refused with one line, and a lock whose process is gone (a killed run) is taken over."""
+
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+        self.path = self.folder.parent / f".{self.folder.name}.lock"
+
+    def holder(self) -> int | None:
+        """The pid of the live process holding the lock, or None."""
+        try:
+            pid = int(self.path.read_text().strip() or 0)
+        except (OSError, ValueError):
+            return None
+        if pid <= 0 or pid == os.getpid() or str(pid) == os.environ.get(LOCK_OWNER):
+            return None
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None
+        except PermissionError:
+            return pid  # alive, another user's
+        return pid
+
+    def check(self) -> None:
+        pid = self.holder()
+        if pid is not None:
+            raise ConfigError(f"another run (pid {pid}) is writing {self.folder}: wait for it to end, or remove {self.path} if that process is not a mammorepro run")
+
+    def __enter__(self) -> "RunLock":
+        self.check()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(self.path, str(os.getpid()))
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.path.unlink(missing_ok=True)
+
+
 class RunRecorder:
     """Writes one run's result folder ``<root>/<paper>/<dataset>/<profile>/`` as a whole.
 
@@ -139,6 +182,7 @@ class RunRecorder:
     def __init__(self, paper: str, profile: str, root: str | Path = "results", dataset: str = "phantom", parameters: dict | None = None, overwrite: bool = False):
         root = check_results_root(root)
         self.dir = run_folder(root, paper, dataset, profile)
+        RunLock(self.dir).check()  # another live run writes this folder: refused, even with overwrite
         check_overwrite(self.dir, parameters, overwrite)
         self._staging: Path | None = None
 
@@ -179,6 +223,7 @@ class RunRecorder:
             old = Path(tempfile.mkdtemp(dir=self.dir.parent, prefix=f".{self.dir.name}.old-"))
             os.rmdir(old)
             os.replace(self.dir, old)
+        os.chmod(staging, default_mode(folder=True))  # mkdtemp made it private
         os.replace(staging, self.dir)
         self._staging = None
         if old is not None:
