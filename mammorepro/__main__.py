@@ -6,6 +6,7 @@
     readme [--check]                                                 regenerate (or check) the README's results section
     claims [--check] [--results-root R]                              recompute (or check) every result folder's claims.json
     pages [--check]                                                  render (or check) the reproducibility reports from templates
+    check-book [SITE] [--screenshots DIR]                            broken images/links and tracebacks in the built book
     data check DATASET [--root PATH] [--quick]                       integrity report of a dataset copy
     data phantom DATASET DEST [-n N]                                 write phantom cases in DATASET's layout
 
@@ -95,6 +96,21 @@ def _pages(args) -> int:
     return 0
 
 
+def _check_book(args) -> int:
+    from mammorepro.notebooks import REPO
+    from mammorepro.report.site_check import check_site, screenshots
+
+    site = Path(args.site) if args.site else REPO / "_build" / "html"
+    problems = check_site(site)
+    for line in problems:
+        print(line)
+    print(f"{len(problems)} problem(s) in {site}")
+    if args.screenshots:
+        made = screenshots(site, args.screenshots, args.page or None)
+        print(f"{len(made)} screenshot(s) at 1280 px in {args.screenshots}")
+    return 1 if problems else 0
+
+
 def _data_check(args) -> int:
     from mammorepro.data.check import check, scan
 
@@ -139,6 +155,11 @@ def main(argv: list[str] | None = None) -> int:
     pg = sub.add_parser("pages", help="render the reproducibility reports from their templates, profiles and results/")
     pg.add_argument("--check", action="store_true", help="only check they are current (exit 1 if not)")
     pg.set_defaults(func=_pages)
+    cb = sub.add_parser("check-book", help="open every page of the built book: broken images and links, tracebacks in outputs; screenshots")
+    cb.add_argument("site", nargs="?", help="the built HTML (default _build/html)")
+    cb.add_argument("--screenshots", help="folder for 1280 px screenshots (needs a headless Chromium)")
+    cb.add_argument("--page", action="append", help="only these pages for screenshots (e.g. book/executed/claims.html)")
+    cb.set_defaults(func=_check_book)
     data = sub.add_parser("data", help="dataset tools").add_subparsers(dest="data_command", required=True)
     chk = data.add_parser("check", help="integrity report: counts and every defect as one line (exit 1 if any)")
     chk.add_argument("dataset", choices=list(LOADERS))

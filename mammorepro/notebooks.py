@@ -168,9 +168,32 @@ def execute(name: str, params: dict | None = None, output_dir: Path | None = Non
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
+    results_first(partial)
     os.replace(partial, out)
     failed.unlink(missing_ok=True)
     return out
+
+
+# cells the rendered page folds away (a click shows them): plumbing before the findings
+FOLDED = {"parameters": "hide-cell", "injected-parameters": "hide-cell"}
+
+
+def results_first(path: Path) -> None:
+    """Fold an executed notebook's plumbing for the book: the parameters cells (papermill's
+    included) are hidden behind a toggle and the configure cell shows its output only, so a page
+    reads findings first, with the code a click away (Jupyter Book tags)."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        tags = list(cell.metadata.get("tags", []))
+        extra = [FOLDED[t] for t in tags if t in FOLDED]
+        if ".configure(" in cell.source or cell.source.lstrip().startswith(("# %matplotlib", "%matplotlib")):
+            extra.append("hide-input")
+        cell.metadata["tags"] = list(dict.fromkeys(tags + extra))
+    nbformat.write(nb, path)
 
 
 def _disk_full(message: str) -> bool:

@@ -63,6 +63,15 @@ claims.rules_table()
 claims.verdict_counts(frame)
 
 # %% [markdown]
+# ## Every claim as a forest plot
+# One row per claim and result folder: the paper's number (x), this run's under the paper's
+# definition (dot, with its 95 % CI), coloured by verdict, and the best score of a prediction
+# that segments nothing (grey bar). One panel per dataset.
+
+# %%
+fig_forest = claims.forest_plot(frame)
+
+# %% [markdown]
 # ## Every claim
 
 # %%

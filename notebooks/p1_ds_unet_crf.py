@@ -72,6 +72,7 @@ overwrite = False  # replace a result folder made with other parameters (same ch
 
 # %%
 # %matplotlib inline
+from mammorepro.papers import common
 from mammorepro.report.pages import provenance
 from mammorepro import config as config_mod
 from mammorepro.papers import p1
@@ -164,6 +165,14 @@ fig_sides = p1.plot_side_maps(runs, prepared, scored, device=cfg["device"])
 fig_crf = p1.plot_crf(runs, prepared, scored, threshold=cfg["threshold"])
 
 # %% [markdown]
+# ## What the numbers look like
+# The DS U-Net: its best, median and worst test image with a lesion by Dice (truth green,
+# prediction red), from the first seed.
+
+# %%
+fig_ranked = common.plot_ranked_cases(runs.get("DS U-Net", cfg["seed"]), prepared, cfg["threshold"])
+
+# %% [markdown]
 # ## The paper's contributions as paired comparisons
 # The mean per-image Dice difference on the same test images, with a 95 % bootstrap CI. A claim
 # is *supported* or *contradicted* on this data only when the CI excludes zero. The last row
@@ -188,7 +197,7 @@ out = p1.record(
     prepared,
     runs,
     scored,
-    figures={"clahe": fig_clahe, "history": fig_hist, "side_maps": fig_sides, "crf": fig_crf},
+    figures={"clahe": fig_clahe, "history": fig_hist, "side_maps": fig_sides, "crf": fig_crf, "ranked": fig_ranked},
 )
 provenance(out, "p1_ds_unet_crf")
 

@@ -54,6 +54,7 @@ overwrite = False  # replace a result folder made with other parameters (same ch
 
 # %%
 # %matplotlib inline
+from mammorepro.papers import common
 from mammorepro.report.pages import provenance
 from mammorepro import config as config_mod
 from mammorepro.papers import p2
@@ -122,6 +123,14 @@ scored.table
 fig_pred = p2.plot_predictions(runs, prepared, scored, threshold=cfg["threshold"])
 
 # %% [markdown]
+# ## What the numbers look like
+# The MultiRes U-Net: its best, median and worst test image with a lesion by Dice (truth green,
+# prediction red), from the first seed.
+
+# %%
+fig_ranked = common.plot_ranked_cases(runs.get("MultiRes U-Net", cfg["seed"]), prepared, cfg["threshold"])
+
+# %% [markdown]
 # ## MultiRes U-Net vs U-Net, paired on the same test images
 
 # %%
@@ -137,7 +146,7 @@ claims = p2.claims_table(cfg, scored)
 claims
 
 # %%
-out = p2.record(cfg, prepared, runs, scored, figures={"clahe": fig_clahe, "training": fig_training, "predictions": fig_pred})
+out = p2.record(cfg, prepared, runs, scored, figures={"clahe": fig_clahe, "training": fig_training, "predictions": fig_pred, "ranked": fig_ranked})
 provenance(out, "p2_multires_unet")
 
 # %% [markdown]

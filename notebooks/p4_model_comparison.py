@@ -60,6 +60,7 @@ overwrite = False  # replace a result folder made with other parameters (same ch
 # %matplotlib inline
 import pandas as pd
 
+from mammorepro.papers import common
 from mammorepro.report.pages import provenance
 from mammorepro import config as config_mod
 from mammorepro.papers import p4
@@ -145,6 +146,14 @@ fig_metrics = p4.plot_metrics(scored)
 fig_pred = p4.plot_predictions(runs, prepared, scored, threshold=cfg["threshold"])
 
 # %% [markdown]
+# ## What the numbers look like
+# The paper's headline model, Dilation10 (global) (or the last model run when `models` leaves it out): its best, median and worst test image with a lesion by Dice (truth green,
+# prediction red), from the first seed.
+
+# %%
+fig_ranked = common.plot_ranked_cases(p4.headline_run(runs), prepared, cfg["threshold"])
+
+# %% [markdown]
 # ## The paper's relative claims, paired on the same test images
 # Each row: the pooled metric's difference on the same test images (bootstrap over images, mean
 # over seeds) with its 95 % CI. The first claim is also tested against predicting no mass at
@@ -180,7 +189,7 @@ claims
 p4.cityscapes_table()
 
 # %%
-out = p4.record(cfg, prepared, runs, scored, figures={"crops": fig_crops, "training": fig_training, "metrics": fig_metrics, "predictions": fig_pred})
+out = p4.record(cfg, prepared, runs, scored, figures={"crops": fig_crops, "training": fig_training, "metrics": fig_metrics, "predictions": fig_pred, "ranked": fig_ranked})
 provenance(out, "p4_model_comparison")
 
 # %% [markdown]

@@ -62,6 +62,7 @@ overwrite = False  # replace a result folder made with other parameters (same ch
 
 # %%
 # %matplotlib inline
+from mammorepro.papers import common
 from mammorepro.report.pages import provenance
 from mammorepro import config as config_mod
 from mammorepro.papers import p5
@@ -124,6 +125,14 @@ fig_curves = p5.plot_curves(trained)
 # %%
 scored = p5.score(cfg, trained)
 fig_pred = p5.plot_predictions(trained, scored, threshold=cfg["threshold"])
+
+# %% [markdown]
+# ## What the numbers look like
+# The EfficientNet-B3 U-Net under the paper's protocol: its best, median and worst test image with a lesion by Dice (truth green,
+# prediction red), from the first seed.
+
+# %%
+fig_ranked = common.plot_ranked_cases(trained[p5.MAIN].runs[0], trained[p5.MAIN].prepared, cfg["threshold"])
 
 # %% [markdown]
 # ## Results in the layout of Table 1
@@ -192,7 +201,7 @@ out = p5.record(
     scored,
     {"results": results, "audit": audit, "claims": claims},
     findings,
-    figures={"chain": fig_chain, "curves": fig_curves, "predictions": fig_pred, "audit": fig_audit},
+    figures={"chain": fig_chain, "curves": fig_curves, "predictions": fig_pred, "audit": fig_audit, "ranked": fig_ranked},
 )
 provenance(out, "p5_efficientnet_unet")
 

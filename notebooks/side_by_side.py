@@ -60,6 +60,7 @@ overwrite = False  # replace a result folder made with other parameters (same ch
 # %matplotlib inline
 import pandas as pd
 
+from mammorepro.papers import real_data
 from mammorepro.report.pages import provenance
 from mammorepro.papers import side_by_side
 
@@ -140,6 +141,18 @@ fig_pred = side_by_side.plot_predictions(result, n=3, threshold=cfg["threshold"]
 # %%
 out = side_by_side.record(cfg, result, table, {"ci": fig_ci, "predictions": fig_pred})
 provenance(out, "side_by_side")
+
+# %% [markdown]
+# ## Every dataset this protocol has run on
+# Each committed result folder of the shared protocol (`results/side_by_side/<dataset>/<profile>/`)
+# as its own column: Dice per image, mean [95 % CI], with the folder's provenance above it.
+
+# %%
+every = real_data.side_by_side_runs(results_root)
+real_data.runs_overview(every)
+
+# %%
+real_data.beside(every, "dice_per_image")
 
 # %% [markdown]
 # ## Deviations from the papers

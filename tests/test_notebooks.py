@@ -58,6 +58,9 @@ def test_tour_smoke_writes_results_with_provenance(smoke_tour):
     assert env["git"]["commit"] is None or len(env["git"]["commit"]) == 40
     executed = nbformat.read(smoke_tour["notebook"], as_version=4)
     assert any(o.get("output_type") == "display_data" for c in executed.cells for o in c.get("outputs", []))
+    tags = [c.metadata.get("tags", []) for c in executed.cells if c.cell_type == "code"]
+    assert all("hide-cell" in t for t in tags if "parameters" in t or "injected-parameters" in t)  # results first: plumbing folded
+    assert any("hide-input" in t for t in tags)
 
 
 # What the tour's smoke run must show on every CPU and torch build: the all-background

@@ -59,3 +59,16 @@ def test_a_template_with_an_unknown_name_fails_in_one_line(tmp_path):
         pages.render(t, {})
     t.write_text("value {{ x | pct }}, {{ y | f(2) }}\n")
     assert pages.render(t, {"x": 0.5, "y": 1 / 3}).endswith("value 50.00 %, 0.33\n")
+
+
+def test_the_provenance_box_links_served_folders_only(tmp_path):
+    import json
+
+    folder = tmp_path / "results" / "p2" / "phantom" / "smoke"
+    folder.mkdir(parents=True)
+    (folder / "metrics.json").write_text(json.dumps({"dataset": "phantom", "profile": "smoke", "seeds": [0, 1]}))
+    outside = pages.provenance_html(folder, "p2_multires_unet")
+    assert "<a href" not in outside and "<code>metrics.json</code>" in outside and "seeds</th><td>0, 1" in outside
+    served = pages.provenance_html(REPO / "results" / "p2" / "phantom" / "default", "p2_multires_unet")
+    assert 'href="../../result-files/p2/phantom/default/metrics.json"' in served
+    assert "python -m mammorepro run p2_multires_unet --profile default -p dataset phantom" in served

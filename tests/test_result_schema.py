@@ -27,7 +27,8 @@ def test_every_paper_result_folder_has_current_claim_records():
     assert chapters.refresh_claims(REPO / "results", check=True) == [], "run `python -m mammorepro claims` and commit the claims.json files"
     for c in claims.collect(REPO / "results"):
         if not np.isnan(c.ci_low):
-            assert c.ci_unit in ("image", "seed") and c.n_images > 0 and c.n_seeds >= 1, c
+            assert c.ci_unit in ("image", "seed", "seed x image") and c.n_images > 0 and c.n_seeds >= 1, c
+            assert (c.ci_unit == "image") == (c.n_seeds == 1) or c.ci_unit == "seed", c  # several seeds: seeds inside the CI
 
 
 def test_schema_finds_numbers_stored_as_text_and_intervals_out_of_range():
@@ -56,3 +57,19 @@ def test_estimates_carry_how_their_interval_was_made():
     d = paired_difference(np.ones(20), np.zeros(20), "dice_per_image")
     assert (d.lower, d.upper) == DIFFERENCE and d.value == 1.0 and validate_result(d.to_dict()) == []
     assert format_estimate(d, signed=True) == "+1.000 [+1.000, +1.000]" and format_ci(float("nan"), 1.0) == ""
+
+
+def test_the_seed_level_enters_the_interval():
+    """Three seeds that disagree widen the CI beyond the images-only one of their mean: the
+    training variance is inside the interval (before, only test images were resampled)."""
+    from mammorepro.metrics import over_seeds_and_images
+
+    rng = np.random.default_rng(1)
+    base = rng.uniform(0.3, 0.5, 60)
+    seeds = np.stack([base - 0.2, base, base + 0.2])  # the same images, three training outcomes
+    both = over_seeds_and_images(seeds, "dice_per_image")
+    images_only = over_images(seeds.mean(axis=0), "dice_per_image", n_seeds=3)
+    assert both.unit == "seed x image" and (both.n_seeds, both.n_images) == (3, 60)
+    assert both.ci_high - both.ci_low > 3 * (images_only.ci_high - images_only.ci_low)
+    assert abs(both.value - images_only.value) < 1e-12 and validate_result(both.to_dict()) == []
+    assert over_seeds_and_images(seeds[:1], "dice_per_image").unit == "image"

@@ -48,7 +48,7 @@ class Estimate:
     ci_low: float | None
     ci_high: float | None
     metric: str  # the definition's name
-    unit: str  # what the CI resamples: "image", "seed" or "none" (no CI)
+    unit: str  # what the CI resamples: "image", "seed", "seed x image" (both levels) or "none" (no CI)
     n_resamples: int  # bootstrap resamples (0 for a t-interval or no CI)
     n_images: int
     n_seeds: int
@@ -78,6 +78,31 @@ def over_images(values, metric: str, n_seeds: int = 1, seed: int = 0, bounds: tu
     value = float(v.mean()) if len(v) else float("nan")
     unit = "image" if _finite(lo) else "none"
     return Estimate(value, lo, hi, metric, unit, n_boot if unit == "image" else 0, len(v), n_seeds, *bounds)
+
+
+def over_seeds_and_images(matrix, metric: str, seed: int = 0, bounds: tuple[float, float] = FRACTION, n_boot: int = 2000) -> Estimate:
+    """The mean of a (seeds x images) table with a two-level percentile bootstrap: each resample
+    draws the seeds with replacement, then the images with replacement, so the CI holds the
+    training variance and the test-set variance together. One seed: :func:`over_images`."""
+    m = np.asarray(matrix, dtype=np.float64)
+    if m.ndim != 2:
+        raise ValueError(f"a seeds x images table is 2-D, got shape {m.shape}")
+    m = m[:, ~np.isnan(m).any(axis=0)]  # an image every seed scored
+    n_seeds, n_images = m.shape
+    if n_seeds < 2:
+        return over_images(m.reshape(-1), metric, n_seeds=n_seeds, seed=seed, bounds=bounds, n_boot=n_boot)
+    value = float(m.mean()) if m.size else float("nan")
+    if n_images == 0:
+        return Estimate(value, None, None, metric, "none", 0, 0, n_seeds, *bounds)
+    rng = np.random.default_rng(seed)
+    means = np.empty(n_boot)
+    for start in range(0, n_boot, 250):  # blocks keep the (block, seeds, images) draw small
+        b = min(250, n_boot - start)
+        s = rng.integers(0, n_seeds, (b, n_seeds))
+        i = rng.integers(0, n_images, (b, n_images))
+        means[start : start + b] = m[s[:, :, None], i[:, None, :]].mean(axis=(1, 2))
+    lo, hi = float(np.quantile(means, 0.025)), float(np.quantile(means, 0.975))
+    return Estimate(value, max(lo, bounds[0]), min(hi, bounds[1]), metric, "seed x image", n_boot, n_images, n_seeds, *bounds)
 
 
 def over_seeds(values, metric: str, n_images: int, bounds: tuple[float, float] = FRACTION) -> Estimate:
@@ -182,7 +207,7 @@ def validate_result(obj, where: str = "") -> list[str]:
             if ESTIMATE_KEYS <= set(o):
                 lower = -math.inf if o["lower"] is None else o["lower"]
                 upper = math.inf if o["upper"] is None else o["upper"]
-                if o["unit"] not in ("image", "seed", "none"):
+                if o["unit"] not in ("image", "seed", "seed x image", "none"):
                     problems.append(f"{path}: unknown resampling unit {o['unit']!r}")
                 p = _interval_problem(path, o["ci_low"], o["ci_high"], (lower, upper))
                 if p:

@@ -498,3 +498,42 @@ def plot_preprocessing(case, cfg: dict):
         ax.axis("off")
     fig.tight_layout()
     return fig
+
+
+def ranked_cases(run: Run, prepared: Prepared, threshold: float = 0.5) -> list[tuple[str, int, float]]:
+    """The best, median and worst test image with a lesion by this run's Dice: (rank, index into
+    the test part, Dice). Images without a lesion are left out: any empty answer scores 1 there."""
+    test = prepared.parts["test"]
+    scores = score_predictions(run.probabilities, test.masks, test.case_ids, threshold, EMPTY_MASK_POLICY).per_case()
+    lesion = np.flatnonzero(scores["has_lesion"].to_numpy())
+    if len(lesion) == 0:
+        return []
+    dice = scores["dice"].to_numpy()[lesion]
+    order = lesion[np.argsort(-dice, kind="stable")]
+    picks = {"best": order[0], "median": order[len(order) // 2], "worst": order[-1]}
+    return [(rank, int(i), float(scores["dice"].iloc[i])) for rank, i in picks.items()]
+
+
+def plot_ranked_cases(run: Run, prepared: Prepared, threshold: float = 0.5, title: str = ""):
+    """Image, ground truth (green) and prediction (red) of the best, median and worst test image
+    with a lesion (:func:`ranked_cases`), so a reader sees what a Dice value looks like."""
+    import matplotlib.pyplot as plt
+
+    test = prepared.parts["test"]
+    picks = ranked_cases(run, prepared, threshold)
+    fig, axes = plt.subplots(1, max(1, len(picks)), figsize=(3.2 * max(1, len(picks)), 3.6), squeeze=False)
+    for ax, (rank, i, dice) in zip(axes[0], picks):
+        ax.imshow(test.images[i], cmap="gray")
+        if test.masks[i].any():
+            ax.contour(test.masks[i], [0.5], colors="lime", linewidths=0.9)
+        pred = run.probabilities[i] >= threshold
+        if pred.any():
+            ax.contour(pred.astype(np.uint8), [0.5], colors="red", linewidths=0.9)
+        ax.set_title(f"{rank}: {test.case_ids[i]}\nDice {dice:.3f}", fontsize=8)
+    for ax in axes[0]:
+        ax.axis("off")
+    if not picks:
+        axes[0][0].text(0.5, 0.5, "no test image with a lesion", ha="center", va="center")
+    fig.suptitle(title or f"{run.variant} (seed {run.seed}): best, median and worst test image with a lesion; truth green, prediction red", fontsize=9)
+    fig.tight_layout(rect=(0, 0, 1, 0.9))
+    return fig

@@ -45,7 +45,7 @@ from mammorepro.losses import WeightedBCELoss, frequency_weights
 from mammorepro.metrics import SegmentationScores, bootstrap_pooled_difference, difference_verdict, format_estimate, seed_interval
 from mammorepro.models import check_input_size, count_parameters, create_model
 from mammorepro.papers import common
-from mammorepro.papers.common import Prepared, Runs, all_background, load as load_cases, mean_summary, per_seed_case_frames, pick_cases, record_run, seeds, train_config, train_run
+from mammorepro.papers.common import Prepared, Run, Runs, all_background, load as load_cases, mean_summary, per_seed_case_frames, pick_cases, record_run, seeds, train_config, train_run
 from mammorepro.preprocess.crops import BalancedCropDataset
 from mammorepro.metrics import ALL_BACKGROUND
 from mammorepro.report.claims import Claim, with_learned
@@ -361,6 +361,13 @@ def implied_lesion_iou(pixel_accuracy: float, miou: float) -> float:
     background IoU = TN / (TN + FP + FN) <= pixel accuracy, so lesion IoU = 2 mIoU - background
     IoU >= 2 mIoU - pixel accuracy (clipped at 0)."""
     return max(0.0, 2 * miou - pixel_accuracy)
+
+
+def headline_run(runs: Runs) -> Run:
+    """The first-seed run of Dilation10 (global), the paper's headline model, or of the last
+    model run when ``models`` leaves it out."""
+    keys = [k for k in MODELS if runs.of(k)]
+    return runs.of("dilation10-global" if "dilation10-global" in keys else keys[-1])[0]
 
 
 def reported_lesion_iou_bound(model: str) -> float:

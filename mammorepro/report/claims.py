@@ -25,7 +25,7 @@ import pandas as pd
 
 from mammorepro.errors import ConfigError
 from mammorepro.files import write_json
-from mammorepro.metrics import Estimate, format_ci, over_images
+from mammorepro.metrics import Estimate, format_ci, over_images, over_seeds_and_images
 from mammorepro.report.results import commit_label, read_env, run_folders
 
 # the page's parameters (notebooks/claims): it trains nothing, it reads result folders
@@ -65,7 +65,7 @@ class Claim:
     ci_low: float = float("nan")  # 95 % CI of `reproduced`, or of `strict` when `ci_of` says so
     ci_high: float = float("nan")
     ci_of: str = ""
-    ci_unit: str = ""  # what the CI resamples: "image" (bootstrap over test images) or "seed" (t over seeds)
+    ci_unit: str = ""  # what the CI resamples: "image", "seed x image" (two-level bootstrap) or "seed" (t over seeds)
     n_images: int = 0  # test images the CI rests on
     n_seeds: int = 0  # training seeds averaged
     trivial: float | None = None  # best score without segmenting
@@ -133,9 +133,10 @@ def with_learned(c: Claim, run_dir: Path, method: str) -> Claim:
 
 
 def per_case_estimate(run_dir: Path, column: str, metric: str, seed: int = 0, **where) -> Estimate:
-    """The mean of ``column`` over the per_case.csv rows matching ``where`` (each image's value
-    averaged over seeds first) with its 95 % bootstrap CI over images; an estimate with no CI when
-    the folder has no per-case table or no row matches."""
+    """The mean of ``column`` over the per_case.csv rows matching ``where`` with its 95 % CI: a
+    two-level bootstrap over seeds and images when the run has several seeds
+    (:func:`~mammorepro.metrics.over_seeds_and_images`), over images for one; an estimate with no
+    CI when the folder has no per-case table or no row matches."""
     path = Path(run_dir) / "per_case.csv"
     f = pd.read_csv(path) if path.is_file() else pd.DataFrame()
     for key, value in where.items():
@@ -145,8 +146,10 @@ def per_case_estimate(run_dir: Path, column: str, metric: str, seed: int = 0, **
     if f.empty or column not in f:
         return Estimate(float("nan"), None, None, metric, "none", 0, 0, 0)
     keys = [k for k in ("split", "case_id") if k in f]
-    n_seeds = int(f["seed"].nunique()) if "seed" in f else 1
-    return over_images(f.groupby(keys)[column].mean().to_numpy(), metric, n_seeds=n_seeds, seed=seed)
+    if "seed" not in f or f["seed"].nunique() < 2:
+        return over_images(f.groupby(keys)[column].mean().to_numpy(), metric, n_seeds=1, seed=seed)
+    table = f.pivot_table(index="seed", columns=keys, values=column, aggfunc="mean")
+    return over_seeds_and_images(table.to_numpy(), metric, seed=seed)
 
 
 def with_ci(c: Claim, e: Estimate, of: str) -> Claim:
@@ -232,12 +235,12 @@ def display(frame: pd.DataFrame) -> pd.DataFrame:
         {
             "paper": frame["paper"],
             "claim": frame["claim"],
+            "verdict": frame["verdict"],  # beside the claim, so it is on screen at 1280 px
             "reported": frame["reported"].map(num),
             "reproduced (paper's definition)": frame["reproduced"].map(num),
             "reproduced (strict)": frame["strict"].map(num),
             "95 % CI": frame.apply(ci, axis=1),
             "without segmenting": frame["trivial"].map(num),
-            "verdict": frame["verdict"],
             "because": frame["because"],
             "experiment": frame["experiment"],
             "run": frame.apply(lambda r: f"{r['result_dir']} ({r['dataset']}, {r['device']}, {r['commit']}{' dirty' if r['dirty'] else ''}, split {r['split_sha256']})", axis=1),
@@ -250,3 +253,48 @@ def verdict_counts(frame: pd.DataFrame) -> pd.DataFrame:
     """How many claims of each paper fall under each verdict, per profile."""
     table = frame.groupby(["profile", "paper", "verdict"]).size().unstack("verdict", fill_value=0)
     return table.reindex(columns=[v for v in VERDICTS if v in table.columns])
+
+
+VERDICT_COLOURS = {
+    "mechanism shown on the phantom": "#9e9e9e",
+    "not testable at this budget": "#bdbdbd",
+    "cannot be tested here": "#7986cb",
+    "explained by metric definition": "#ff8f00",
+    "explained by split leakage": "#ef6c00",
+    "reproduced": "#2e7d32",
+    "not reproduced": "#c62828",
+}
+
+
+def forest_plot(frame: pd.DataFrame):
+    """Every claim as one row: the reported value (a cross), the reproduced one (a dot, coloured
+    by its verdict) with its 95 % CI, and the best score without segmenting (a grey bar); one
+    panel per dataset the result folders used. Numbers that are not fractions (FP per image) are
+    left out of the plot and stay in the table."""
+    import matplotlib.pyplot as plt
+
+    f = frame[frame["higher_is_better"].astype(bool) & (frame["reported"] <= 1.0) & (frame["reproduced"].notna())].copy()
+    datasets = sorted(f["dataset"].unique()) or ["(none)"]
+    height = max(3.0, 0.22 * max((f["dataset"] == d).sum() for d in datasets) + 1.2) if len(f) else 3.0
+    fig, axes = plt.subplots(1, len(datasets), figsize=(6.2 * len(datasets), height), squeeze=False, sharex=True)
+    for ax, dataset in zip(axes[0], datasets):
+        rows = f[f["dataset"] == dataset].reset_index(drop=True)
+        y = np.arange(len(rows))[::-1]
+        for yi, r in zip(y, rows.itertuples(index=False)):
+            colour = VERDICT_COLOURS.get(r.verdict, "black")
+            if r.trivial is not None and not np.isnan(r.trivial):
+                ax.plot([0, r.trivial], [yi, yi], color="#e0e0e0", lw=4, solid_capstyle="butt", zorder=1)
+            if not np.isnan(r.ci_low):
+                ax.plot([r.ci_low, r.ci_high], [yi, yi], color=colour, lw=1.5, zorder=2)
+            ax.plot(r.reproduced, yi, "o", color=colour, ms=5, zorder=3)
+            ax.plot(r.reported, yi, "x", color="black", ms=6, zorder=4)
+        ax.set_yticks(y, [f"{r.paper}: {r.claim}"[:60] for r in rows.itertuples(index=False)], fontsize=6)
+        ax.set_xlim(0, 1.02)
+        ax.set_title(f"{dataset} ({len(rows)} claims)", fontsize=9)
+        ax.grid(axis="x", alpha=0.3)
+    handles = [plt.Line2D([], [], marker="o", ls="", color=c, label=v) for v, c in VERDICT_COLOURS.items() if v in set(f["verdict"])]
+    handles += [plt.Line2D([], [], marker="x", ls="", color="black", label="reported"), plt.Line2D([], [], lw=4, color="#e0e0e0", label="without segmenting")]
+    fig.legend(handles=handles, loc="lower center", ncol=4, fontsize=7, frameon=False, bbox_to_anchor=(0.5, -0.02))
+    fig.suptitle("Claims: reported (x) vs reproduced (dot, 95 % CI), coloured by verdict", fontsize=10)
+    fig.tight_layout(rect=(0, 0.06, 1, 0.96))
+    return fig

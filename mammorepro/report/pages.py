@@ -248,9 +248,13 @@ def provenance_html(folder: str | Path, notebook: str, repo: str | Path | None =
     shown = folder.relative_to(repo).as_posix() if folder.is_relative_to(repo) else folder.as_posix()
     files = []
     for name in RESULT_FILE_NAMES:
-        if (folder / name).is_file():
+        if not (folder / name).is_file():
+            continue
+        if served:
             href = f"../../{RESULT_FILES}/{folder.relative_to(results).as_posix()}/{name}"
-            files.append(f'<a href="{html.escape(href)}">{name}</a>' if served else f"<code>{name}</code>")
+            files.append(f'<a href="{html.escape(href)}">{name}</a>')
+        else:  # a results_root outside the repository: the built book does not serve it
+            files.append(f"<code>{name}</code>")
     dataset, profile = m.get("dataset", folder.parent.name), m.get("profile", folder.name)
     seeds = ", ".join(map(str, m.get("seeds", []))) or "one"
     command = f"python -m mammorepro run {notebook} --profile {profile} -p dataset {dataset}" + ("" if dataset == "phantom" else " -p data_root /path/to/your/copy")
