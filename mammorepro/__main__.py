@@ -69,6 +69,13 @@ def _readme(args) -> int:
     return 0
 
 
+def _stale(paths: list, what: str, command: str) -> int:
+    """The ``--check`` answer of a generator: one error line per stale file, exit 1 if any."""
+    for path in paths:
+        print(f"error: {path}{what} is stale: run `python -m mammorepro {command}` and commit it", file=sys.stderr)
+    return 1 if paths else 0
+
+
 def _claims(args) -> int:
     from mammorepro.chapters import refresh_claims
     from mammorepro.notebooks import REPO
@@ -76,9 +83,7 @@ def _claims(args) -> int:
     root = Path(args.results_root) if args.results_root else REPO / "results"
     folders = refresh_claims(root, check=args.check)
     if args.check:
-        for folder in folders:
-            print(f"error: {folder}/claims.json is missing or stale: run `python -m mammorepro claims` and commit it", file=sys.stderr)
-        return 1 if folders else 0
+        return _stale(folders, "/claims.json", "claims")  # a missing one is stale too
     print(f"claims.json rewritten in {len(folders)} result folder(s) from their metrics.json and per_case.csv")
     return 0
 
@@ -89,9 +94,7 @@ def _pages(args) -> int:
 
     stale = build_pages(REPO, check=args.check)
     if args.check:
-        for page in stale:
-            print(f"error: {page} is stale: run `python -m mammorepro pages` and commit it", file=sys.stderr)
-        return 1 if stale else 0
+        return _stale(stale, "", "pages")
     print(f"{len(stale)} reproducibility page(s) rewritten from their templates and results/" if stale else "every reproducibility page is current")
     return 0
 

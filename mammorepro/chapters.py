@@ -24,6 +24,7 @@ class Chapter:
     module: str  # the library module with PROFILES, configure(), PAPER (and REPORTED, claims())
     title: str
     writes: str | None = None  # results/<writes>/...; None: the page reads others' results
+    spans_papers: bool = False  # the page runs or quotes every paper's methods (its numbers may be any paper's)
 
     def load(self):
         return importlib.import_module(self.module)
@@ -41,7 +42,7 @@ CHAPTERS: tuple[Chapter, ...] = (
     Chapter("p3_two_stage_msf", "mammorepro.papers.p3", "p3: two-stage YOLOv3 + MSF + v19U-Net++", "p3"),
     Chapter("p4_model_comparison", "mammorepro.papers.p4", "p4: FCN, U-Net, Dilation10, DeepLabv3 compared", "p4"),
     Chapter("p5_efficientnet_unet", "mammorepro.papers.p5", "p5: EfficientNet-B3 U-Net and the audit of its 0.956", "p5"),
-    Chapter("side_by_side", "mammorepro.papers.side_by_side", "All five methods on one shared protocol", "side_by_side"),
+    Chapter("side_by_side", "mammorepro.papers.side_by_side", "All five methods on one shared protocol", "side_by_side", spans_papers=True),
     Chapter("real_data_mias", "mammorepro.papers.real_data", "Real data: mini-MIAS beside the phantom"),
     Chapter("claims", "mammorepro.report.claims", "Claims vs reproduced, with verdicts"),
     Chapter("benchmarks", "mammorepro.report.benchmarks", "Speed: engine vs bare loop, precision, GPU dense CRF"),
@@ -60,6 +61,7 @@ def refresh_claims(results_root: str | Path = "results", check: bool = False) ->
     ``claims()``; with ``check``, write nothing and return the folders whose claims.json is
     missing or differs (a claims() changed since the run, or a file was edited by hand)."""
     import json
+    from dataclasses import asdict
 
     from mammorepro.files import jsonable
     from mammorepro.report.claims import CLAIMS_FILE, write_claims
@@ -77,8 +79,6 @@ def refresh_claims(results_root: str | Path = "results", check: bool = False) ->
                 ) from None
             path = folder / CLAIMS_FILE
             if check:
-                from dataclasses import asdict
-
                 current = json.loads(path.read_text()) if path.is_file() else None
                 if current != jsonable([asdict(c) for c in records]):
                     out.append(folder)
@@ -129,7 +129,8 @@ def stated_number_sources(chapter: Chapter) -> list:
     """What a chapter's pages may state a number from: its profiles, its spec (REPORTED), its
     other settings (SETTINGS), the paper numbers it quotes with their place (QUOTED), the split
     schemes, the phantom's and the augmentation's settings and :data:`CONVENTIONS`. A page
-    that reads other chapters' results (``writes`` None) may state any chapter's."""
+    that reads other chapters' results (``writes`` None) or spans the papers may state any
+    chapter's."""
     import inspect
 
     from mammorepro.data import SCHEMES, PhantomConfig
@@ -137,7 +138,7 @@ def stated_number_sources(chapter: Chapter) -> list:
 
     augment = {k: p.default for k, p in inspect.signature(build_augmentation).parameters.items() if p.default is not inspect.Parameter.empty}
     sources = [CONVENTIONS, SCHEMES, PhantomConfig().to_dict(), augment]
-    for c in CHAPTERS if chapter.writes is None or chapter.module.endswith("side_by_side") else [chapter]:
+    for c in CHAPTERS if chapter.writes is None or chapter.spans_papers else [chapter]:
         m = c.load()
         sources += [m.PROFILES, getattr(m, "REPORTED", {}), getattr(m, "SETTINGS", {}), list(getattr(m, "QUOTED", {}))]
     return sources

@@ -4,6 +4,7 @@ results may land (a ``results`` folder, never inside a data root)."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -28,7 +29,10 @@ def jsonable(obj):
     return obj
 
 
+@functools.cache
 def _umask() -> int:
+    """The process umask, read once: reading it means setting it, which must not race with the
+    threads that write files (``run --jobs``)."""
     mask = os.umask(0)
     os.umask(mask)
     return mask

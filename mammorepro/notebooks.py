@@ -98,7 +98,8 @@ def check_parameters(name: str, params: dict, root: Path = REPO) -> dict:
     if name not in READERS:  # a folder made with other parameters is refused before any work, not after it
         from mammorepro.report import RunRecorder
 
-        RunRecorder.for_config(module.PAPER, cfg)  # writes nothing: the same check the run makes when it records
+        # writes nothing: the same check the run makes when it records, where it records (the kernel's cwd is root)
+        RunRecorder.for_config(module.PAPER, {**cfg, "results_root": str(root / cfg["results_root"])})
     return cfg
 
 
@@ -147,7 +148,7 @@ def execute(name: str, params: dict | None = None, output_dir: Path | None = Non
 
     import papermill
 
-    from mammorepro.report.results import LOCK_OWNER, RunLock, RunRecorder
+    from mammorepro.report.results import LOCK_OWNER, RunLock, run_folder
 
     params = dict(params or {})
     cfg = check_parameters(name, params, root)
@@ -157,7 +158,9 @@ def execute(name: str, params: dict | None = None, output_dir: Path | None = Non
     partial, failed = out_dir / f"{name}.partial.ipynb", out_dir / f"{name}.failed.ipynb"
     module = importlib.import_module(NOTEBOOKS[name])
     os.environ[LOCK_OWNER] = str(os.getpid())  # the kernel's own recorder must not refuse its parent's lock
-    lock = RunLock(RunRecorder.for_config(module.PAPER, cfg).dir) if name not in READERS else contextlib.nullcontext()
+    # check_parameters made the overwrite check; the lock only needs the folder, where the kernel (cwd: root) writes it
+    folder = run_folder(root / cfg["results_root"], module.PAPER, cfg["dataset"], cfg["profile"])
+    lock = RunLock(folder) if name not in READERS else contextlib.nullcontext()
     try:
         with lock:
             _run_papermill(papermill, name, root, partial, params, log_output)

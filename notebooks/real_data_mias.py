@@ -75,9 +75,10 @@ real_data.beside(runs, "pixel_accuracy")
 # %% [markdown]
 # ## Which methods learned anything
 #
-# A method whose per-image Dice CI does not clear the all-background prediction (Dice 0 on
-# every image with a mass) has learned nothing measurable on that run: its row is kept, and no
-# conclusion about it, or about the paper it comes from, is drawn from that run.
+# A method whose per-image Dice gain over the all-background prediction (paired over the same
+# images) has a CI that does not lie above 0, or that predicts (almost) nothing or everything,
+# has learned nothing measurable on that run: its row is kept, and no conclusion about it, or
+# about the paper it comes from, is drawn from that run (the degeneracy gate every chapter uses).
 
 # %%
 real_data.learned(runs)

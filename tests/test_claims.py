@@ -85,9 +85,9 @@ def test_the_degeneracy_gate_on_hand_made_predictions(tmp_path):
     assert t.loc["nothing", "degenerate"] == "all-background" and t.loc["nothing", "reading"].startswith("no better")
     assert t.loc["everything", "degenerate"] == "all-foreground"
     assert t.loc["segments", "degenerate"] == "" and t.loc["segments", "reading"] == "beats all-background"
-    c = claims.with_learned(_claim(), tmp_path, "everything")
+    c = claims.with_learned(_claim(), t.reset_index(), "everything")
     assert c.learned is False and "all-foreground" in c.learned_note and claims.verdict(c)[0] == "not testable at this budget"
-    assert claims.with_learned(_claim(), tmp_path, "segments").learned is True
+    assert claims.with_learned(_claim(), t.reset_index(), "segments").learned is True
 
 
 @pytest.mark.notebook

@@ -107,11 +107,17 @@ def test_circle_of_a_disc_is_the_disc_and_of_a_thin_mass_is_not():
     assert agreement["dice_low"] <= agreement["dice"] <= agreement["dice_high"]
 
 
-def test_learned_marks_a_method_whose_ci_does_not_clear_all_background():
-    def row(method, value, low):
-        return {"method": method, "dice_per_image": value, "dice_per_image_low": low}
+def test_learned_marks_a_method_whose_ci_does_not_clear_all_background(tmp_path):
+    import pandas as pd
 
-    runs = [{"metrics": {"dataset": "mias", "profile": "default", "table": [row("all-background", 0.0, 0.0), row("U-Net", 0.30, 0.12), row("FCN8", 0.02, 0.0)]}}]
+    rows = []
+    for i in range(30):  # every test image holds a mass: all-background scores Dice 0 on each
+        for method, tp, fp in (("all-background", 0, 0), ("U-Net", 60, 40), ("FCN8", 1 if i == 0 else 0, 300)):
+            fn = 100 - tp
+            rows.append({"split": "fold1", "case_id": f"c{i}", "method": method, "seed": 0, "rule": "p >= threshold", "tp": tp, "fp": fp, "fn": fn,
+                         "tn": 10_000 - tp - fp - fn, "has_lesion": True, "dice": 2 * tp / (2 * tp + fp + fn)})
+    pd.DataFrame(rows).to_csv(tmp_path / "per_case.csv", index=False)
+    runs = [{"folder": tmp_path, "metrics": {"dataset": "mias", "profile": "default"}}]
     frame = real_data.learned(runs).set_index("method")
     assert frame.loc["U-Net", "reading"] == "beats all-background"
     assert frame.loc["FCN8", "reading"].startswith("no better than all-background")

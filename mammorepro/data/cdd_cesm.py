@@ -38,7 +38,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from mammorepro.data.io import new_folder
+from mammorepro.data.io import new_folder, read_gray
 from mammorepro.data.records import Case, DatasetIndex, Lesion, Problem
 from mammorepro.errors import DataError
 
@@ -65,17 +65,7 @@ def lesion_kind(findings: str) -> str:
 
 def read_mask(path: Path) -> np.ndarray:
     """A filled JPEG mask thresholded at 127 (JPEG noise sits around 0 and 255)."""
-    m = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
-    if m is None:
-        raise DataError(f"{path} is not a readable JPEG mask: copy it again from the source")
-    return (m > 127).astype(np.uint8)
-
-
-def read_image(path: Path) -> np.ndarray:
-    img = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
-    if img is None:
-        raise DataError(f"{path} is not a readable JPEG image: copy it again from the source")
-    return img
+    return (read_gray(path) > 127).astype(np.uint8)
 
 
 def _read_sheet(path: Path) -> dict[str, dict]:
@@ -157,7 +147,6 @@ def _case(name: str, image_path: Path, lesions: list[Lesion], info: dict, layout
         laterality=side,
         lesions=lesions,
         meta={"findings": info.get("findings", ""), "pathology": info.get("pathology", ""), "layout": layout},
-        image_reader=read_image,
     )
 
 

@@ -70,6 +70,7 @@ from mammorepro.papers.common import (
 )
 from mammorepro.preprocess import ops
 from mammorepro.metrics import ALL_BACKGROUND
+from mammorepro.report.learned import learned_table
 from mammorepro.report.claims import Claim, per_case_estimate, with_ci, with_learned
 
 __all__ = ["PROFILES", "REPORTED", "configure", "load", "prepare", "pretrain_detector", "record", "run_split", "tables"]
@@ -811,6 +812,7 @@ def claims(run_dir: Path) -> list[Claim]:
     define them, full-image Dice per image with its 95 % CI over images and the all-background
     Dice per image (empty-mask policy "one": the share of test images without a mass)."""
     m = json.loads((Path(run_dir) / "metrics.json").read_text())
+    learned = learned_table(run_dir)  # the degeneracy gate, once for the folder
     out = []
     trivial_dice = 1.0 - m["n_test_with_lesion"] / m["n_test"] if m["n_test"] else None
     for r in m["claims"]:
@@ -820,6 +822,6 @@ def claims(run_dir: Path) -> list[Claim]:
             method = name.split(":")[0].replace(", ", " / ")
             c.strict, c.strict_name = r["reproduced"], "Dice / image"
             c.trivial, c.trivial_reading = trivial_dice, f"{ALL_BACKGROUND}, Dice / image"
-            c = with_ci(with_learned(c, run_dir, method), per_case_estimate(run_dir, "dice", "dice_per_image", method=method), "reproduced")
+            c = with_ci(with_learned(c, learned, method), per_case_estimate(run_dir, "dice", "dice_per_image", method=method), "reproduced")
         out.append(c)
     return out

@@ -48,6 +48,7 @@ from mammorepro.papers import common
 from mammorepro.papers.common import Prepared, Run, Runs, all_background, load as load_cases, mean_summary, per_seed_case_frames, pick_cases, record_run, seeds, train_config, train_run
 from mammorepro.preprocess.crops import BalancedCropDataset
 from mammorepro.metrics import ALL_BACKGROUND
+from mammorepro.report.learned import learned_table
 from mammorepro.report.claims import Claim, with_learned
 
 __all__ = ["MODELS", "PROFILES", "REPORTED", "configure", "findings", "load", "prepare", "record", "score", "train_models"]
@@ -546,6 +547,7 @@ def claims(run_dir: Path) -> list[Claim]:
     with its t-interval over seeds, the pooled lesion IoU, and the all-background prediction
     under the same metric. The paper's data is private."""
     m = json.loads((Path(run_dir) / "metrics.json").read_text())
+    learned = learned_table(run_dir)  # the degeneracy gate, once for the folder
     out = []
     for r in m["claims"]:
         c = Claim(
@@ -556,5 +558,5 @@ def claims(run_dir: Path) -> list[Claim]:
         c.ci_low, c.ci_high = (float("nan") if r["ci_low"] is None else r["ci_low"]), (float("nan") if r["ci_high"] is None else r["ci_high"])
         c.ci_of, c.ci_unit, c.n_seeds, c.n_images = "reproduced", r["ci_unit"], r["n_seeds"], r["n_images"]
         key = next((k for k, label in MODELS.items() if label == r["model"]), r["model"])
-        out.append(with_learned(c, run_dir, key))
+        out.append(with_learned(c, learned, key))
     return out

@@ -47,6 +47,7 @@ from mammorepro.papers import common
 from mammorepro.papers.common import Prepared, Run, Runs, all_background, comparison_table, mean_summary, pick_cases, seeds
 from mammorepro.preprocess.augment import build_augmentation
 from mammorepro.metrics import ALL_BACKGROUND
+from mammorepro.report.learned import learned_table
 from mammorepro.report.claims import Claim, with_learned
 
 __all__ = ["LESION_TYPES", "PROFILES", "REPORTED", "configure", "load", "prepare", "record", "score", "train_runs"]
@@ -602,6 +603,7 @@ def claims(run_dir: Path) -> list[Claim]:
     audit's definitions computed on this run's images (not the constant :data:`EMPTY_TRUTH` row,
     which depends on neither model nor data), and the best leaky run with the CI low of its gain over the honest one."""
     m = json.loads((Path(run_dir) / "metrics.json").read_text())
+    learned = learned_table(run_dir)  # the degeneracy gate, once for the folder
     definitions = [a for a in m.get("audit", []) if a["kind"] == "definition" and a[ALL_BACKGROUND] is not None and a["mechanism"] != EMPTY_TRUTH]
     leaks = [a for a in m.get("audit", []) if a["kind"] == "measured run" and a["mechanism"] in LEAKS]
     out = []
@@ -619,5 +621,5 @@ def claims(run_dir: Path) -> list[Claim]:
         if leaks:
             best = max(leaks, key=lambda a: m["keras"][a["mechanism"]][key])
             c.leak, c.leak_run, c.leak_ci_low = m["keras"][best["mechanism"]][key], best["mechanism"], best["ci_low"]
-        out.append(with_learned(c, run_dir, MAIN))
+        out.append(with_learned(c, learned, MAIN))
     return out

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from mammorepro.metrics import bootstrap_ci, dice_per_image, format_estimate
-from mammorepro.papers.side_by_side import BASELINE, PAPER, TABLE_METRICS
+from mammorepro.papers.side_by_side import PAPER, TABLE_METRICS
 from mammorepro.report.results import commit_label, read_env, run_folders
 
 REAL_DATASET = "mias"
@@ -84,31 +84,21 @@ def beside(runs: list[dict], metric: str = "dice_per_image") -> pd.DataFrame:
     return pd.DataFrame(columns).rename_axis(f"{TABLE_METRICS.get(metric, metric)}")
 
 
-def learned(runs: list[dict], metric: str = "dice_per_image") -> pd.DataFrame:
-    """One row per (result folder, method): whether the method beats the all-background
-    prediction on ``metric``, i.e. the lower end of its 95 % CI lies above the all-background
-    value. A method that does not has learned nothing measurable on that run: its numbers are
+def learned(runs: list[dict]) -> pd.DataFrame:
+    """One row per (result folder, method): the degeneracy gate of
+    :func:`mammorepro.report.learned.learned_table` (Dice per image against the all-background
+    prediction, paired over the same images, and equality with a trivial prediction). A method
+    that does not beat all-background learned nothing measurable on that run: its numbers are
     shown but no conclusion is drawn from them."""
-    rows = []
+    from mammorepro.report.learned import learned_table
+
+    frames = []
     for r in runs:
         m = r["metrics"]
-        table = {row["method"]: row for row in m["table"]}
-        trivial = table.get(BASELINE, {}).get(metric)
-        for name, row in table.items():
-            if name == BASELINE:
-                continue
-            beats = trivial is not None and row[f"{metric}_low"] is not None and row[f"{metric}_low"] > trivial
-            rows.append(
-                {
-                    "run": f"{m['dataset']} / {m['profile']}",
-                    "method": name,
-                    TABLE_METRICS.get(metric, metric): row[metric],
-                    "95 % CI low": row[f"{metric}_low"],
-                    BASELINE: trivial,
-                    "reading": "beats all-background" if beats else "no better than all-background: learned nothing measurable, judge nothing from it",
-                }
-            )
-    return pd.DataFrame(rows)
+        t = learned_table(r["folder"])
+        t.insert(0, "run", f"{m['dataset']} / {m['profile']}")
+        frames.append(t)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
 def enclosing_circle(mask: np.ndarray) -> np.ndarray:

@@ -113,13 +113,13 @@ def rules_table() -> pd.DataFrame:
     return pd.DataFrame([{"verdict": v, "when": w.replace("REACH", str(REACH))} for v, w in RULES], index=pd.RangeIndex(1, len(RULES) + 1, name="rule"))
 
 
-def with_learned(c: Claim, run_dir: Path, method: str) -> Claim:
-    """``c`` with whether ``method`` learned anything on this run (the degeneracy gate of
-    :func:`mammorepro.report.learned.learned_table`)."""
-    from mammorepro.report.learned import READINGS, learned_table
+def with_learned(c: Claim, learned: pd.DataFrame, method: str) -> Claim:
+    """``c`` with whether ``method`` learned anything on this run, read from the run's
+    :func:`mammorepro.report.learned.learned_table` (the degeneracy gate; computed once per
+    result folder by the chapter's ``claims()``)."""
+    from mammorepro.report.learned import READINGS
 
-    table = learned_table(run_dir)
-    row = table[table["method"] == method]
+    row = learned[learned["method"] == method]
     if row.empty:
         return c
     r = row.iloc[0]
@@ -191,7 +191,9 @@ def read_claims(folder: Path) -> list[Claim]:
 _NAN_FIELDS = ("ci_low", "ci_high", "reproduced", "reported")
 
 
-def _provenance(c: Claim, m: dict, run_dir: Path, root: Path) -> Claim:
+def with_provenance(c: Claim, m: dict, run_dir: Path, root: Path) -> Claim:
+    """``c`` with where it comes from: dataset, profile, device, commit, split hash, folder
+    (read from the folder's metrics.json ``m`` and env.json)."""
     env = read_env(run_dir)
     c.dataset, c.profile, c.device = m.get("dataset", c.dataset), m.get("profile", run_dir.name), env.get("device", "")
     c.commit, c.dirty = commit_label(env, dirty=False), bool((env.get("git") or {}).get("dirty"))
@@ -207,7 +209,7 @@ def collect(results_root: str | Path = "results") -> list[Claim]:
     out = []
     for folder in run_folders(root, None, CLAIMS_FILE):
         m = json.loads((folder / "metrics.json").read_text()) if (folder / "metrics.json").is_file() else {}
-        out += [_provenance(c, m, folder, root) for c in read_claims(folder)]
+        out += [with_provenance(c, m, folder, root) for c in read_claims(folder)]
     return sorted(out, key=lambda c: (c.paper, c.result_dir))
 
 

@@ -211,7 +211,7 @@ def results_section(results_root: Path, chapter: str, notebook: str) -> str:
             out += ["**The paper's comparisons on this data** (paired over the same test images):", "", markdown_table(frame[cols]), ""]
         records = claims_mod.read_claims(folder)
         if records:
-            frame = claims_mod.claims_frame([claims_mod._provenance(c, m, folder, root) for c in records])
+            frame = claims_mod.claims_frame([claims_mod.with_provenance(c, m, folder, root) for c in records])
             frame["95 % CI"] = [format_ci(lo, hi) + (f" ({of})" if of else "") for lo, hi, of in zip(frame["ci_low"], frame["ci_high"], frame["ci_of"])]
             cols = ["claim", "reported", "reproduced", "strict", "95 % CI", "trivial", "verdict", "because"]
             out += [
