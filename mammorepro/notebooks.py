@@ -159,8 +159,9 @@ def execute(name: str, params: dict | None = None, output_dir: Path | None = Non
     module = importlib.import_module(NOTEBOOKS[name])
     os.environ[LOCK_OWNER] = str(os.getpid())  # the kernel's own recorder must not refuse its parent's lock
     # check_parameters made the overwrite check; the lock only needs the folder, where the kernel (cwd: root) writes it
-    folder = run_folder(root / cfg["results_root"], module.PAPER, cfg["dataset"], cfg["profile"])
-    lock = RunLock(folder) if name not in READERS else contextlib.nullcontext()
+    lock = contextlib.nullcontext()
+    if name not in READERS:  # pages that only read write no result folder
+        lock = RunLock(run_folder(root / cfg["results_root"], module.PAPER, cfg["dataset"], cfg["profile"]))
     try:
         with lock:
             _run_papermill(papermill, name, root, partial, params, log_output)
