@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 from mammorepro.errors import MammoreproError
+from mammorepro.config import PROFILES as PROFILE_NAMES
 
 
 def _run(args) -> int:
@@ -139,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     run = sub.add_parser("run", help="execute a notebook with papermill (parameters checked first)")
     run.add_argument("notebook", nargs="?", help="notebook name, e.g. 00_tour")
     run.add_argument("--all", action="store_true", help="execute every notebook of the book")
-    run.add_argument("--profile", choices=["smoke", "default", "full"], help="profile (default: the notebook's)")
+    run.add_argument("--profile", choices=list(PROFILE_NAMES), help="profile (default: the notebook's)")
     run.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"), help="a notebook parameter")
     run.add_argument("--output", help="folder for executed notebooks (default book/executed)")
     run.add_argument("--verbose", action="store_true", help="stream the notebook's output")

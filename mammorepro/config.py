@@ -7,6 +7,10 @@ chosen profile:
 
 * ``smoke``: tiny and fast, for CI (seconds);
 * ``default``: what ``make book`` runs on a CPU (minutes per notebook);
+* ``real``: a real dataset on a 2-core CPU: the default's architecture with 3 seeds, every image of
+  the dataset, a budget that learns on real mammograms, early stopping on the validation images
+  that hold a lesion, and resumption after a kill from the per-epoch checkpoints
+  (results/.checkpoints/, never committed; delete a run's folder there to train it afresh);
 * ``full``: the settings a GPU run would use.
 
 Profiles live here in the library, never as ``if CI`` branches inside notebooks. Unknown
@@ -20,7 +24,7 @@ from collections.abc import Mapping
 from mammorepro.data.roots import DATASETS
 from mammorepro.errors import ConfigError
 
-PROFILES = ("smoke", "default", "full")
+PROFILES = ("smoke", "default", "real", "full")
 COMMON_PARAMETERS = (
     "profile",
     "dataset",
@@ -36,7 +40,9 @@ COMMON_PARAMETERS = (
 )
 
 # the values every paper chapter starts from (its profiles add and override)
-CHAPTER_BASE = {"dataset": "phantom", "data_root": "", "seed": 0, "n_seeds": 1, "device": "auto", "results_root": "results"}
+CHAPTER_BASE = {"dataset": "phantom", "data_root": "", "seed": 0, "n_seeds": 1, "device": "auto", "results_root": "results", "resume": False}
+# what the ``real`` profile changes in a chapter's default (each chapter adds its own budget)
+REAL = {"n_seeds": 3, "resume": True}
 
 
 def resolve(profiles: Mapping[str, Mapping], profile: str = "default", **params) -> dict:

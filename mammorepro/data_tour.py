@@ -22,6 +22,7 @@ _COMMON = {"dataset": "phantom", "data_root": "", "seed": 0, "results_root": "re
 PROFILES = {
     "smoke": {**_COMMON, "n_cases": 4, "phantom_height": 256},
     "default": {**_COMMON, "n_cases": 8, "phantom_height": 1024},
+    "real": {**_COMMON, "n_cases": 8, "phantom_height": 1024},
     "full": {**_COMMON, "n_cases": 24, "phantom_height": 1024},
 }
 # where the real-format samples live inside tests/fixtures, per dataset

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,12 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"
+
+
+def drop_checkpoints(results_root: Path) -> None:
+    """Remove a finished run's resume checkpoints (results/.checkpoints): no test reads them after
+    the run, and p3's VGG19 ones alone are over 1 GB per smoke book."""
+    shutil.rmtree(Path(results_root) / ".checkpoints", ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -27,6 +34,7 @@ def smoke_book(tmp_path_factory):
     for name in NOTEBOOKS:  # each notebook gets the ones it takes, as `run --all` passes them
         own = {k: v for k, v in wanted.items() if k in notebook_parameters(name)}
         executed[name] = execute(name, own, output_dir=base / "executed")
+        drop_checkpoints(results)
     return {"executed": executed, "results": results}
 
 

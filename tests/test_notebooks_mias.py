@@ -6,6 +6,7 @@ figures read phantom-only attributes)."""
 import json
 
 import pytest
+from conftest import drop_checkpoints
 
 from mammorepro import chapters
 from mammorepro.data import mias
@@ -34,6 +35,7 @@ def test_chapter_runs_on_a_mini_mias_layout(chapter, mias_book, monkeypatch):
     wanted = {"profile": "smoke", "dataset": "mias", "data_root": str(mias_book["root"]), "results_root": str(mias_book["results"])}
     params = {k: v for k, v in wanted.items() if k in notebook_parameters(chapter.notebook)}
     execute(chapter.notebook, params, output_dir=mias_book["base"] / "executed")
+    drop_checkpoints(mias_book["results"])
     folder = mias_book["results"] / chapter.writes / "mias" / "smoke"
     metrics = json.loads((folder / "metrics.json").read_text())
     assert metrics["dataset"] == "mias"

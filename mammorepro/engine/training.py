@@ -5,8 +5,9 @@
 * seeded and deterministic on CPU (``torch.use_deterministic_algorithms``);
 * checkpoints every epoch (``last.pt``, with optimiser, scheduler and RNG states) and on
   improvement (``best.pt``), written atomically; ``resume=True`` continues from ``last.pt``;
-* early stopping on a validation metric (per-image Dice by default) with the best weights
-  restored at the end;
+* early stopping on a validation metric (Dice per image over the validation images that hold a
+  lesion, by default: scoring empty masks 1 would let an all-background epoch win) with the best
+  weights restored at the end;
 * tqdm progress bars (off in notebooks, where the history plots tell the story).
 
 Models may return a tensor of logits or a tuple/list/dict of outputs (deep supervision):
@@ -32,6 +33,9 @@ from mammorepro.metrics import SegmentationScores
 from mammorepro.files import atomic_write
 
 
+MONITORS = ("lesion_dice", "dice", "loss")  # what picks the best epoch (TrainConfig.monitor)
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     epochs: int = 10
@@ -44,7 +48,10 @@ class TrainConfig:
     step_every: int = 10  # step scheduler: multiply lr by step_factor every step_every epochs
     step_factor: float = 0.3
     patience: int = 0  # early stopping patience in epochs; 0 = off
-    monitor: str = "dice"  # best epoch and early stopping: validation Dice per image (higher) | validation loss (lower)
+    # best epoch and early stopping: "lesion_dice" = validation Dice per image over the images with a
+    # lesion (higher; pooled Dice when the validation part has none), "dice" = over every image with
+    # an empty mask scored 1 (an all-background epoch wins it on a mostly-normal part), "loss" (lower)
+    monitor: str = "lesion_dice"
     threshold: float = 0.5
     device: str = "auto"
     amp: str = "auto"  # auto (on for CUDA) | on | off
@@ -61,7 +68,7 @@ class TrainConfig:
             (self.optimizer in ("adam", "adamw", "sgd"), f"optimizer={self.optimizer!r}: use adam, adamw or sgd"),
             (self.scheduler in ("none", "cosine", "step"), f"scheduler={self.scheduler!r}: use none, cosine or step"),
             (self.step_every >= 1 and 0 < self.step_factor <= 1, f"step_every={self.step_every} must be >= 1 and step_factor={self.step_factor} in (0, 1]"),
-            (self.monitor in ("dice", "loss"), f"monitor={self.monitor!r}: use dice (validation Dice, higher is better) or loss (validation loss, lower is better)"),
+            (self.monitor in MONITORS, f"monitor={self.monitor!r}: use lesion_dice (validation Dice over images with a lesion), dice (over every image) or loss (validation loss)"),
             (self.amp in ("auto", "on", "off"), f"amp={self.amp!r}: use auto, on or off"),
             (0 < self.threshold < 1, f"threshold={self.threshold} must be in (0, 1)"),
             (self.num_workers >= 0, f"num_workers={self.num_workers} must be >= 0"),
@@ -366,10 +373,12 @@ def fit(
             row["val_loss"] = val_loss
             summary = score_predictions(probs, targets, None, cfg.threshold).summary()
             row["val_dice"] = summary["dice_per_image"]
+            lesion = summary["dice_lesion_images"]
+            row["val_dice_lesion"] = lesion if not math.isnan(lesion) else summary["dice_pooled"]
             row["val_accuracy"], row["val_iou"] = summary["pixel_accuracy"], summary["iou_pooled"]
             for k, side in enumerate(sides, 1):  # deeply supervised models: each side output's Dice
                 row[f"val_dice_side{k}"] = side.summary()["dice_per_image"]
-            score = row["val_dice"] if cfg.monitor == "dice" else -val_loss
+            score = {"lesion_dice": row["val_dice_lesion"], "dice": row["val_dice"], "loss": -val_loss}[cfg.monitor]
         else:
             score = -row["train_loss"]
         row["seconds"] = time.perf_counter() - t0

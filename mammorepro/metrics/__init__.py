@@ -2,6 +2,7 @@
 
 from mammorepro.metrics.records import (
     ALL_BACKGROUND,
+    NON_LEARNED,
     ALL_FOREGROUND,
     EFFECT,
     SUPPORT,
@@ -38,6 +39,7 @@ from mammorepro.metrics.segmentation import (
 
 __all__ = [
     "ALL_BACKGROUND",
+    "NON_LEARNED",
     "ALL_FOREGROUND",
     "EFFECT",
     "SUPPORT",

@@ -23,6 +23,8 @@ import numpy as np
 ALL_BACKGROUND = "all-background"  # predict no mass anywhere
 ALL_FOREGROUND = "all-foreground"  # predict mass everywhere
 TRIVIAL = (ALL_BACKGROUND, ALL_FOREGROUND)
+# the non-learned segmenter every real table is scored against (mammorepro.models.non_learned)
+NON_LEARNED = "non-learned (brightest region)"
 
 
 def trivial_prediction(shape: tuple[int, ...], kind: str = ALL_BACKGROUND) -> np.ndarray:

@@ -23,7 +23,8 @@ from mammorepro.data.cache import PreprocessedCache
 from mammorepro.data.roots import resolve_root
 from mammorepro.errors import ConfigError
 from mammorepro.engine import ArraySegmentationDataset, History, TrainConfig, fit, predict, resolve_device, score_predictions
-from mammorepro.metrics import ALL_BACKGROUND, DEFINITIONS, SegmentationScores, bootstrap_ci, difference_verdict, format_ci, trivial_prediction
+from mammorepro.models import non_learned
+from mammorepro.metrics import ALL_BACKGROUND, DEFINITIONS, NON_LEARNED, SegmentationScores, bootstrap_ci, difference_verdict, format_ci, trivial_prediction
 from mammorepro.preprocess import PreprocessConfig, preprocess_case, preprocess_steps
 from torch import nn
 from mammorepro.preprocess.augment import build_augmentation
@@ -248,11 +249,75 @@ def record_run(
     (:func:`provenance` + ``metrics``), per_case.csv, env.json (the device actually used), the
     figures and, for a chapter with claims, claims.json (``claims(folder)`` computed from the
     files just written, before the folder is renamed into place)."""
+    metrics, per_case = with_non_learned(metrics, per_case, prepared)
+    figures = dict(figures or {})
+    if metrics.get("runs") and "learning_curves" not in figures:
+        figures["learning_curves"] = learning_curves(metrics["runs"], f"{paper} on {cfg['dataset']} ({cfg['profile']})")
     with RunRecorder.for_config(paper, cfg) as rec:
         _write_run(rec, paper, cfg, prepared, metrics, per_case, config_extra, figures)
         if claims is not None:
             write_claims(rec.staging, claims(rec.staging))
     return rec.dir
+
+
+def with_non_learned(metrics: dict, per_case: pd.DataFrame, prepared: Prepared) -> tuple[dict, pd.DataFrame]:
+    """``metrics`` and ``per_case`` with the non-learned segmenter's rows
+    (:mod:`mammorepro.models.non_learned`: the brightest region, its one quantile fitted on the
+    training images), scored on the same test images by the same code, under the run's main
+    rule: the baseline a method must beat to have "learned". Unchanged when the per-case table
+    is not one row per test image of ``prepared`` (p3 scores whole images of its own)."""
+    test, train = prepared.parts.get("test"), prepared.parts.get("train")
+    if test is None or train is None or not len(test) or "method" not in per_case or "case_id" not in per_case:
+        return metrics, per_case
+    if not set(per_case["case_id"]) <= set(test.case_ids) or np.asarray(test.images).ndim != 3:
+        return metrics, per_case
+    quantile = non_learned.fit_quantile(train.images, train.masks)
+    scores = score_masks(non_learned.segment(test.images, quantile), prepared)
+    f = scores.per_case()
+    f.insert(1, "method", NON_LEARNED)
+    if "seed" in per_case:
+        f.insert(2, "seed", -1)
+    if "rule" in per_case:
+        main = [r for r in per_case["rule"].astype(str).unique() if r.startswith("p >=")]
+        f.insert(3, "rule", main[0] if main else per_case["rule"].iloc[0])
+    if "split" in per_case:
+        f.insert(0, "split", prepared.split_name)
+    metrics = {**metrics, "non_learned": {"method": NON_LEARNED, "quantile": quantile, "fitted_on": "training images with a lesion (mean Dice)", **scores.summary()}}
+    if isinstance(metrics.get("methods"), dict):
+        metrics["methods"] = {**metrics["methods"], NON_LEARNED: scores.summary()}
+    return metrics, pd.concat([per_case, f[[c for c in per_case.columns if c in f]]], ignore_index=True)
+
+
+def learning_curves(runs: list[dict], title: str = ""):
+    """Training and validation curves of every run of a chapter, seeds overlaid: one row per
+    variant, training and validation loss on the left, validation Dice over the images with a
+    lesion (what picks the best epoch; Dice over every image where an older run logged only that)
+    on the right, the best epoch of each seed marked."""
+    import matplotlib.pyplot as plt
+
+    variants = list(dict.fromkeys(r["variant"] for r in runs))
+    fig, axes = plt.subplots(len(variants), 2, figsize=(9, 2.4 * len(variants) + 0.6), squeeze=False)
+    for row, variant in zip(axes, variants):
+        for k, r in enumerate(x for x in runs if x["variant"] == variant):
+            frame = pd.DataFrame(r["history"])
+            if frame.empty:
+                continue
+            colour = f"C{k}"
+            row[0].plot(frame["epoch"], frame["train_loss"], color=colour, lw=1, label=f"seed {r['seed']} train")
+            if "val_loss" in frame:
+                row[0].plot(frame["epoch"], frame["val_loss"], color=colour, lw=1, ls="--", label=f"seed {r['seed']} validation")
+            dice = "val_dice_lesion" if "val_dice_lesion" in frame else "val_dice"
+            if dice in frame:
+                row[1].plot(frame["epoch"], frame[dice], color=colour, lw=1.2, label=f"seed {r['seed']}")
+            row[1].axvline(r["best_epoch"], color=colour, lw=0.6, ls=":")
+        row[0].set(xlabel="epoch", ylabel="loss", title=f"{variant}: loss")
+        row[1].set(xlabel="epoch", ylabel="Dice", ylim=(0, 1), title=f"{variant}: validation Dice (lesion images)")
+        for ax in row:
+            if ax.get_legend_handles_labels()[0]:
+                ax.legend(fontsize=6, ncol=2)
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    return fig
 
 
 def _write_run(rec, paper, cfg, prepared, metrics, per_case, config_extra, figures) -> None:
@@ -343,6 +408,7 @@ def train_run(
         loss,
         tcfg,
         checkpoint_dir=checkpoint_dir(paper, cfg, f"{name}-seed{tcfg.seed}"),
+        resume=bool(cfg.get("resume", False)),
         progress=progress,
     )
     seconds = time.perf_counter() - t0

@@ -125,6 +125,7 @@ _COMMON = {
 PROFILES = {
     "smoke": {**_COMMON, "n_cases": 24, "image_size": 64, "epochs": 2, "batch_size": 4, "lr": 1e-3, "base_width": 4, "patience": 0},
     "default": {**_COMMON, "n_cases": 240, "image_size": 128, "epochs": 16, "batch_size": 8, "lr": 1e-3, "base_width": 8, "patience": 0},
+    "real": {**_COMMON, **config_mod.REAL, "n_cases": 240, "image_size": 128, "epochs": 24, "batch_size": 8, "lr": 1e-3, "base_width": 8, "patience": 8},
     "full": {
         **_COMMON,
         "n_cases": 2000,

@@ -92,6 +92,9 @@ PROFILES = {
     # epoch 1) while the MultiRes U-Net only started to rise at epoch 5, so early stopping at
     # this 16-epoch budget would decide the comparison by itself. The best epoch is still kept.
     "default": {**_COMMON, "n_cases": 240, "image_size": 128, "epochs": 16, "batch_size": 8, "lr": 1e-3, "base_width": 8, "patience": 0},
+    # real: a longer budget with early stopping on the validation images that hold a lesion
+    # (patience 8: the slow start above is why it is not shorter)
+    "real": {**_COMMON, **config_mod.REAL, "n_cases": 240, "image_size": 128, "epochs": 24, "batch_size": 8, "lr": 1e-3, "base_width": 8, "patience": 8},
     "full": {**_COMMON, "n_cases": 2000, "image_size": 256, "epochs": 100, "batch_size": 8, "lr": 1e-3, "base_width": 32, "patience": 10, "n_seeds": 3},
 }
 

@@ -153,6 +153,12 @@ PROFILES = {
         "det_width": 0.25, "pretrain_iterations": 120, "det_iterations": 150, "det_batch_size": 8,
         "epochs": 4, "batch_size": 4, "lr": 1e-3, "patience": 0,
     },
+    # real: the default's budget on every image of a real dataset, 3 seeds, resumable
+    "real": {
+        **_COMMON, **config_mod.REAL, "n_cases": 110, "pretrain_n_cases": 60, "full_height": 1024, "image_size": 32, "onestage_height": 128,
+        "det_width": 0.25, "pretrain_iterations": 120, "det_iterations": 150, "det_batch_size": 8,
+        "epochs": 6, "batch_size": 4, "lr": 1e-3, "patience": 3,
+    },
     "full": {
         **_COMMON, "pretrain_dataset": "cbis-ddsm", "n_cases": 410, "pretrain_n_cases": 1514, "full_height": 2048, "image_size": 256, "onestage_height": 512,
         "det_width": 1.0, "pretrain_iterations": 60000, "det_iterations": 30000, "det_batch_size": 32,

@@ -142,6 +142,7 @@ PROFILES = {
     # default: lr 0.1, not 1e-4: at this budget (about 11 iterations an epoch, 15 epochs) the
     # paper's rate left the FCNs and Dilation10 at a constant output (measured, see the notebook)
     "default": {**_COMMON, "n_cases": 160, "image_size": 128, "crop_size": 64, "epochs": 15, "batch_size": 8, "lr": 0.1, "width": 0.125, "unet_base": 8, "patience": 4},
+    "real": {**_COMMON, **config_mod.REAL, "n_cases": 160, "image_size": 128, "crop_size": 64, "epochs": 15, "batch_size": 8, "lr": 0.1, "width": 0.125, "unet_base": 8, "patience": 4},
     "full": {**_COMMON, "n_cases": 1000, "image_size": 512, "crop_size": 256, "epochs": 100, "batch_size": 64, "lr": 1e-4, "width": 1.0, "unet_base": 64, "patience": 4},
 }
 

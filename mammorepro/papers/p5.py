@@ -100,6 +100,7 @@ PROFILES = {
     # eval-mode output stayed empty (see the notebook's deviations for the probes).
     # 96 px and 8 epochs keep the chapter's six runs within the book's CPU budget
     "default": {**_COMMON, "n_cases": 100, "image_size": 96, "epochs": 8, "batch_size": 8, "lr": 3e-3, "patience": 0, "bn_momentum": 0.1},
+    "real": {**_COMMON, **config_mod.REAL, "n_cases": 100, "image_size": 96, "epochs": 10, "batch_size": 8, "lr": 3e-3, "patience": 4, "bn_momentum": 0.1},
     "full": {**_COMMON, "n_cases": 1200, "image_size": 224, "epochs": 100, "batch_size": 8, "lr": 1e-4, "patience": 10, "n_seeds": 3},
 }
 

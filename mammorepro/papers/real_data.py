@@ -32,7 +32,7 @@ QUOTED = {
     "all 55 images with a mass and 40 normal ones": "the sample the committed run used (every mass image of mini-MIAS and 40 normals)",
 }
 # the page's parameters (notebooks/real_data_mias): phantom cases for the circle measurement
-PROFILES = {p: {"n_cases": 60, "seed": 0, "results_root": "results"} for p in ("smoke", "default", "full")}
+PROFILES = {p: {"n_cases": 60, "seed": 0, "results_root": "results"} for p in ("smoke", "default", "real", "full")}
 
 
 def configure(profile: str = "default", **params) -> dict:

@@ -13,7 +13,7 @@ import pandas as pd
 from mammorepro.report.results import commit_label
 
 # the page's parameters: where the JSON files are
-PROFILES = {p: {"benchmarks_dir": "benchmarks/results"} for p in ("smoke", "default", "full")}
+PROFILES = {p: {"benchmarks_dir": "benchmarks/results"} for p in ("smoke", "default", "real", "full")}
 ENGINE_TARGET = 0.9  # engine >= 0.9 x the bare loop
 AMP_TARGET = 1.5  # AMP + channels_last >= 1.5 x fp32
 CRF_SPEEDUP_TARGET = 20.0  # the torch CRF on a GPU >= 20 x pydensecrf2

@@ -29,14 +29,14 @@ from mammorepro.metrics import Estimate, format_ci, over_images, over_seeds_and_
 from mammorepro.report.results import commit_label, read_env, run_folders
 
 # the page's parameters (notebooks/claims): it trains nothing, it reads result folders
-PROFILES = {p: {"results_root": "results"} for p in ("smoke", "default", "full")}
+PROFILES = {p: {"results_root": "results"} for p in ("smoke", "default", "real", "full")}
 
 REACH = 0.01  # a score "reaches" a reported number when it is at most this far below it
 # the verdicts and their rules, in the order they are tried (first match wins): the claims page
 # prints this table, and :func:`verdict` applies it
 RULES = (
     ("mechanism shown on the phantom", "the run is on the built-in phantom: it shows the mechanism and never decides a verdict about the paper"),
-    ("not testable at this budget", "the method the claim is about learned nothing measurable on this run (its Dice per image is not above the all-background prediction's, 95 % CI over images), or predicts (almost) nothing or everything"),
+    ("not testable at this budget", "the method the claim is about learned nothing measurable on this run (its Dice per image is not above the all-background prediction's, or on real data the non-learned brightest-region baseline's, 95 % CI), or predicts (almost) nothing or everything"),
     ("cannot be tested here", "the run's data is not the paper's, or the paper's data is private"),
     ("explained by metric definition", "a prediction that segments nothing scores at least the reported number (at most REACH below it) under the paper's definition or a reading its words admit, computed on the same images (higher-is-better numbers only)"),
     ("explained by split leakage", "a run with a leaky split (images instead of patients, augmented copies split apart) reaches the reported number and its per-image gain over the honest split has a CI above 0 (higher-is-better numbers only)"),
@@ -117,15 +117,22 @@ def with_learned(c: Claim, learned: pd.DataFrame, method: str) -> Claim:
     """``c`` with whether ``method`` learned anything on this run, read from the run's
     :func:`mammorepro.report.learned.learned_table` (the degeneracy gate; computed once per
     result folder by the chapter's ``claims()``)."""
+    from mammorepro.metrics import NON_LEARNED
     from mammorepro.report.learned import READINGS
 
     row = learned[learned["method"] == method]
     if row.empty:
         return c
     r = row.iloc[0]
-    c.learned = r["reading"] == READINGS[0] and not r["degenerate"]
+    c.learned = bool(r["learned"])
     if not c.learned:
-        c.learned_note = f"{method}: " + (f"predicts {r['degenerate']}" if r["degenerate"] else r["reading"].split(":")[0]) + f" (Dice / image {r['dice_per_image']:.3f} vs {r['all-background']:.3f})"
+        if r["degenerate"]:
+            why = f"predicts {r['degenerate']} (Dice / image {r['dice_per_image']:.3f})"
+        elif r["reading"] != READINGS[0]:
+            why = r["reading"].split(":")[0] + f" (Dice / image {r['dice_per_image']:.3f} vs {r['all-background']:.3f})"
+        else:
+            why = f"{r['versus_baseline']} (Dice / image {r['dice_per_image']:.3f} vs {r[NON_LEARNED]:.3f})"
+        c.learned_note = f"{method}: {why}"
     return c
 
 

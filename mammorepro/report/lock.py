@@ -106,7 +106,7 @@ def summary_lines(results_root: str | Path = "results", lock_path: str | Path = 
     return lines + [""]
 
 
-PROFILES = {p: {"results_root": "results", "lock_file": "requirements.lock"} for p in ("smoke", "default", "full")}
+PROFILES = {p: {"results_root": "results", "lock_file": "requirements.lock"} for p in ("smoke", "default", "real", "full")}
 
 
 def configure(profile: str = "default", **params) -> dict:

@@ -148,6 +148,37 @@ def markdown_table(frame) -> str:
     return "\n".join(lines)
 
 
+def learned_section(learned) -> list[str]:
+    """The "did each method learn?" lines of a result folder: the degeneracy gate's table
+    (:func:`~mammorepro.report.learned.learned_table`), with the non-learned baseline's columns
+    where the run scored it."""
+    import pandas as pd
+
+    from mammorepro.metrics import NON_LEARNED, format_ci
+
+    def gain(d, lo, hi) -> str:
+        return "" if d is None or pd.isna(d) else f"{d:+.3f} {format_ci(lo, hi, signed=True)}"
+
+    t = learned.assign(
+        **{
+            "gain [95 % CI]": [gain(*v) for v in zip(learned["difference"], learned["ci_low"], learned["ci_high"])],
+            "gain over the baseline [95 % CI]": [gain(*v) for v in zip(learned["baseline_difference"], learned["baseline_ci_low"], learned["baseline_ci_high"])],
+            "degenerate": learned["degenerate"].map(lambda d: f"predicts {d}" if d else ""),
+            "learned": learned["learned"].map(lambda v: "yes" if v else "no: judge nothing from it"),
+        }
+    )
+    cols = ["method", "dice_per_image", "all-background", "gain [95 % CI]", "degenerate", "reading"]
+    has_baseline = t[NON_LEARNED].notna().any()
+    if has_baseline:
+        cols += [NON_LEARNED, "gain over the baseline [95 % CI]"]
+    cols += ["learned"]
+    intro = "**Did each method learn?** Dice per image against the all-background prediction on the same images"
+    if has_baseline:
+        intro += " and against the non-learned segmenter (the brightest region of the breast, its one quantile fitted on the training images)"
+    intro += " (paired, 95 % bootstrap CI over images, each image averaged over seeds):"
+    return [intro, "", markdown_table(t[cols].rename(columns={"dice_per_image": "Dice / image", "degenerate": "equals a trivial prediction"})), ""]
+
+
 def results_section(results_root: Path, chapter: str, notebook: str) -> str:
     """What a chapter's committed result folders say, written from their files only: for each
     folder (dataset x profile) its provenance and the command that remakes it, whether each
@@ -190,18 +221,7 @@ def results_section(results_root: Path, chapter: str, notebook: str) -> str:
             out += ["These numbers come from the built-in phantom: they show the mechanisms and decide no verdict about the paper.", ""]
         learned = learned_table(folder)
         if len(learned):
-            t = learned.assign(**{"gain [95 % CI]": [f"{d:+.3f} {format_ci(lo, hi, signed=True)}" for d, lo, hi in zip(learned["difference"], learned["ci_low"], learned["ci_high"])]})
-            out += [
-                "**Did each method learn?** Dice per image against the all-background prediction on the same images "
-                "(paired, 95 % bootstrap CI over images, each image averaged over seeds):",
-                "",
-                markdown_table(
-                    t.assign(degenerate=t["degenerate"].map(lambda d: f"predicts {d}" if d else ""))[["method", "dice_per_image", "all-background", "gain [95 % CI]", "degenerate", "reading"]].rename(
-                        columns={"dice_per_image": "Dice / image", "degenerate": "equals a trivial prediction"}
-                    )
-                ),
-                "",
-            ]
+            out += learned_section(learned)
         comps = [r for key in ("ablation", "comparisons") for r in m.get(key, [])]
         if comps:
             frame = pd.DataFrame(comps)
