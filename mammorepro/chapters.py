@@ -96,9 +96,11 @@ def build_pages(repo: str | Path, results_root: str | Path | None = None, check:
     """Render every paper's reproducibility report from its template, its profiles, its spec and
     its result folders (:func:`mammorepro.report.pages.render`); with ``check``, write nothing and
     return the pages that are stale. The template sees ``chapter`` (the module: REPORTED and its
-    functions), ``default`` and ``full`` (the profiles), ``settings`` (both as a table) and
-    ``results`` (:func:`~mammorepro.report.pages.results_section`)."""
+    functions), ``default`` and ``full`` (the profiles), ``settings`` (both as a table),
+    ``deviations`` (:mod:`mammorepro.papers.deviations`) and ``results``
+    (:func:`~mammorepro.report.pages.results_section`)."""
     from mammorepro.config import profile_table
+    from mammorepro.papers import deviations
     from mammorepro.report.pages import markdown_table, render, results_section, write_pages
 
     repo = Path(repo)
@@ -114,6 +116,7 @@ def build_pages(repo: str | Path, results_root: str | Path | None = None, check:
             "chapter": module,
             **profiles,
             "settings": markdown_table(profile_table(profiles).reset_index()),
+            "deviations": markdown_table(deviations.frame(chapter.writes).reset_index()),
             "results": results_section(results_root, chapter.writes, chapter.notebook),
         }
         text = render(repo / template, context).replace(str(repo / template), template.as_posix())

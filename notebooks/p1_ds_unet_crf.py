@@ -209,6 +209,15 @@ provenance(out, "p1_ds_unet_crf")
 config_mod.profile_table(p1.PROFILES)
 
 # %% [markdown]
+# Every known difference from the paper and its released code, from one list
+# (`mammorepro.papers.deviations`; status: fixed, disclosed, or a parameter), then the notes:
+
+# %%
+from mammorepro.papers import deviations
+
+deviations.frame("p1")
+
+# %% [markdown]
 # - **Data and scale.** The default profile runs on the built-in phantom on a CPU, with the
 #   smaller input size, base width and epochs of the table above (the paper: base width 64).
 #   Its numbers test the *relative* claims (the ablation), not the 84 % headline. The `full`

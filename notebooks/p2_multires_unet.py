@@ -157,6 +157,15 @@ provenance(out, "p2_multires_unet")
 config_mod.profile_table(p2.PROFILES)
 
 # %% [markdown]
+# Every known difference from the paper and its released code, from one list
+# (`mammorepro.papers.deviations`; status: fixed, disclosed, or a parameter), then the notes:
+
+# %%
+from mammorepro.papers import deviations
+
+deviations.frame("p2")
+
+# %% [markdown]
 # - **Data and scale.** The default profile runs on the built-in phantom on a CPU, at the reduced
 #   input size, widths and epochs of the table above. It tests the relative claim and the metric
 #   definitions, not the 95.74 % itself.

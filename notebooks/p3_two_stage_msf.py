@@ -190,6 +190,15 @@ provenance(out, "p3_two_stage_msf")
 config_mod.profile_table(p3.PROFILES)
 
 # %% [markdown]
+# Every known difference from the paper and its released code, from one list
+# (`mammorepro.papers.deviations`; status: fixed, disclosed, or a parameter), then the notes:
+
+# %%
+from mammorepro.papers import deviations
+
+deviations.frame("p3")
+
+# %% [markdown]
 # - **Data and scale.** The default profile runs on the built-in phantom on a CPU with the
 #   settings of the table above: smaller full images (`full_height`; the paper: 2048 x 1024), a
 #   narrower Darknet-53 (`det_width`), far fewer detector iterations (the paper: 60k + 30k),

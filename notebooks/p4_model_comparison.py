@@ -16,7 +16,8 @@
 # %% [markdown]
 # # p4: FCN, U-Net, Dilation10 and DeepLabv3 compared on mammograms
 #
-# Khan et al., *Semantic segmentation of mammograms: a comparison of deep models*. The paper
+# Khan et al., *Comparison of multiple deep models on semantic segmentation for breast tumor
+# detection*. The paper
 # trains eight networks with one protocol on a private set of 100 annotated mammograms and
 # reports (Table 10, abstract):
 #
@@ -198,6 +199,15 @@ provenance(out, "p4_model_comparison")
 
 # %%
 config_mod.profile_table(p4.PROFILES)
+
+# %% [markdown]
+# Every known difference from the paper and its released code, from one list
+# (`mammorepro.papers.deviations`; status: fixed, disclosed, or a parameter), then the notes:
+
+# %%
+from mammorepro.papers import deviations
+
+deviations.frame("p4")
 
 # %% [markdown]
 # - **Data.** The paper's 100 mammograms (x 10 augmentations) are private. The default profile

@@ -16,7 +16,8 @@
 # %% [markdown]
 # # p5: U-Net with an EfficientNet-B3 encoder, and an audit of its 0.956
 #
-# *Lesion segmentation in mammograms using a U-Net with an EfficientNet-B3 encoder* (JETIR 2021).
+# The JETIR paper JETIR2109518 (September 2021, vol. 8, issue 9; the copy in the papers folder
+# starts at its abstract, so its title is not quoted here).
 # The paper trains an smp-style U-Net with an ImageNet-pretrained EfficientNet-B3 encoder on
 # CBIS-DDSM full mammograms (mass and calcification cases) and reports (Table 1):
 #
@@ -211,6 +212,15 @@ provenance(out, "p5_efficientnet_unet")
 
 # %%
 config_mod.profile_table(p5.PROFILES)
+
+# %% [markdown]
+# Every known difference from the paper and its released code, from one list
+# (`mammorepro.papers.deviations`; status: fixed, disclosed, or a parameter), then the notes:
+
+# %%
+from mammorepro.papers import deviations
+
+deviations.frame("p5")
 
 # %% [markdown]
 # - **Data and scale.** The default profile runs on the built-in phantom on a CPU with the

@@ -46,7 +46,11 @@ def test_dilation10_context_is_identity_at_initialisation():
     m = Dilation10(width=0.0625)
     x = torch.rand(1, 2, 12, 12)  # non-negative scores pass every ReLU unchanged
     assert torch.allclose(m.context(x), x, atol=1e-6)
-    assert [c.dilation[0] for c in m.context if isinstance(c, nn.Conv2d)][:-1] == list(Dilation10.CONTEXT_DILATIONS)
+    convs = [c for c in m.context if isinstance(c, nn.Conv2d)]
+    # p4 Table 6, typed from the paper here (not read from the model's constant): ten 3 x 3 layers
+    assert [c.dilation[0] for c in convs] == [1, 1, 2, 4, 8, 16, 16, 32, 1, 1] and all(c.kernel_size == (3, 3) for c in convs)
+    # and the receptive field the table's last column gives after context8 (1 + 2 * sum of dilations)
+    assert 1 + 2 * sum(c.dilation[0] for c in convs[:8]) == 161
 
 
 def test_dilation10_stages_freeze_the_front_end_only_for_context():

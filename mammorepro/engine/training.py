@@ -240,6 +240,13 @@ def _check_resumable(saved: dict, cfg: TrainConfig, folder: Path) -> None:
         )
 
 
+def selection_score(row: dict, monitor: str) -> float:
+    """What picks the best epoch from an epoch's history row (higher is better):
+    ``val_dice_lesion`` (Dice per image over the validation images with a lesion), ``val_dice``
+    (over every image, an empty mask predicted empty scoring 1) or minus ``val_loss``."""
+    return {"lesion_dice": row["val_dice_lesion"], "dice": row["val_dice"], "loss": -row["val_loss"]}[monitor]
+
+
 def _atomic_save(obj, path: Path) -> None:
     atomic_write(path, lambda tmp: torch.save(obj, tmp))
 
@@ -378,7 +385,7 @@ def fit(
             row["val_accuracy"], row["val_iou"] = summary["pixel_accuracy"], summary["iou_pooled"]
             for k, side in enumerate(sides, 1):  # deeply supervised models: each side output's Dice
                 row[f"val_dice_side{k}"] = side.summary()["dice_per_image"]
-            score = {"lesion_dice": row["val_dice_lesion"], "dice": row["val_dice"], "loss": -val_loss}[cfg.monitor]
+            score = selection_score(row, cfg.monitor)
         else:
             score = -row["train_loss"]
         row["seconds"] = time.perf_counter() - t0

@@ -69,30 +69,31 @@ def _finite(x) -> bool:
     return x is not None and math.isfinite(x)
 
 
-def over_images(values, metric: str, n_seeds: int = 1, seed: int = 0, bounds: tuple[float, float] = FRACTION, n_boot: int = 2000) -> Estimate:
+def over_images(values, metric: str, n_seeds: int = 1, seed: int = 0, bounds: tuple[float, float] = FRACTION, n_boot: int = 2000, alpha: float = 0.05) -> Estimate:
     """The mean of per-image values (each image's value already averaged over ``n_seeds`` seeds)
-    with a percentile bootstrap CI over images (:func:`~mammorepro.metrics.bootstrap_ci`)."""
+    with a percentile bootstrap (1 - ``alpha``) CI over images (:func:`~mammorepro.metrics.bootstrap_ci`)."""
     from mammorepro.metrics.segmentation import bootstrap_ci
 
     v = np.asarray(values, dtype=np.float64)
     v = v[~np.isnan(v)]
-    lo, hi = bootstrap_ci(v, n_boot=n_boot, seed=seed)
+    lo, hi = bootstrap_ci(v, n_boot=n_boot, alpha=alpha, seed=seed)
     value = float(v.mean()) if len(v) else float("nan")
     unit = "image" if _finite(lo) else "none"
     return Estimate(value, lo, hi, metric, unit, n_boot if unit == "image" else 0, len(v), n_seeds, *bounds)
 
 
-def over_seeds_and_images(matrix, metric: str, seed: int = 0, bounds: tuple[float, float] = FRACTION, n_boot: int = 2000) -> Estimate:
-    """The mean of a (seeds x images) table with a two-level percentile bootstrap: each resample
-    draws the seeds with replacement, then the images with replacement, so the CI holds the
-    training variance and the test-set variance together. One seed: :func:`over_images`."""
+def over_seeds_and_images(matrix, metric: str, seed: int = 0, bounds: tuple[float, float] = FRACTION, n_boot: int = 2000, alpha: float = 0.05) -> Estimate:
+    """The mean of a (seeds x images) table with a two-level percentile bootstrap (1 - ``alpha``
+    CI): each resample draws the seeds with replacement, then the images with replacement, so
+    the CI holds the training variance and the test-set variance together. One seed:
+    :func:`over_images`."""
     m = np.asarray(matrix, dtype=np.float64)
     if m.ndim != 2:
         raise ValueError(f"a seeds x images table is 2-D, got shape {m.shape}")
     m = m[:, ~np.isnan(m).any(axis=0)]  # an image every seed scored
     n_seeds, n_images = m.shape
     if n_seeds < 2:
-        return over_images(m.reshape(-1), metric, n_seeds=n_seeds, seed=seed, bounds=bounds, n_boot=n_boot)
+        return over_images(m.reshape(-1), metric, n_seeds=n_seeds, seed=seed, bounds=bounds, n_boot=n_boot, alpha=alpha)
     value = float(m.mean()) if m.size else float("nan")
     if n_images == 0:
         return Estimate(value, None, None, metric, "none", 0, 0, n_seeds, *bounds)
@@ -103,7 +104,7 @@ def over_seeds_and_images(matrix, metric: str, seed: int = 0, bounds: tuple[floa
         s = rng.integers(0, n_seeds, (b, n_seeds))
         i = rng.integers(0, n_images, (b, n_images))
         means[start : start + b] = m[s[:, :, None], i[:, None, :]].mean(axis=(1, 2))
-    lo, hi = float(np.quantile(means, 0.025)), float(np.quantile(means, 0.975))
+    lo, hi = float(np.quantile(means, alpha / 2)), float(np.quantile(means, 1 - alpha / 2))
     return Estimate(value, max(lo, bounds[0]), min(hi, bounds[1]), metric, "seed x image", n_boot, n_images, n_seeds, *bounds)
 
 
@@ -215,7 +216,7 @@ def validate_result(obj, where: str = "") -> list[str]:
                 if p:
                     problems.append(p)
             elif "ci_low" in o or "ci_high" in o:
-                name = " ".join(str(k) for k in o if "difference" in str(k)) or str(o.get("metric", path))
+                name = " ".join(str(k) for k in o if "difference" in str(k)) or ("difference" if o.get("kind") == "comparison" else str(o.get("metric", path)))
                 p = _interval_problem(path, o.get("ci_low"), o.get("ci_high"), _range_of(name))
                 if p:
                     problems.append(p)

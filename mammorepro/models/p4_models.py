@@ -153,9 +153,16 @@ def _identity_init(conv: nn.Conv2d) -> None:
 
 
 class Dilation10(nn.Module):
-    """Dilation10: front end (output stride 8) + context module; logits at input size."""
+    """Dilation10: front end (output stride 8) + context module; logits at input size.
 
-    CONTEXT_DILATIONS = (1, 1, 2, 4, 8, 16, 32, 1)
+    The context module is p4's Table 6: ten 3 x 3 convolutions on the class scores, dilations
+    1, 1, 2, 4, 8, 16, 16, 32, 1, 1 (receptive field 161), each identity-initialised (Yu &
+    Koltun), a ReLU after every one but the last, so the scores can stay negative. The table is
+    not consistent with itself: its receptive-field column stays at 161 after context9 and
+    context10, which 1 x 1 kernels would give, while its kernel column says 3; the kernel column
+    is followed (receptive field 165)."""
+
+    CONTEXT_DILATIONS = (1, 1, 2, 4, 8, 16, 16, 32, 1, 1)  # Table 6, layers context1..context10
 
     def __init__(self, in_channels: int = 1, classes: int = 1, width: float = 1.0, stage: str = "global", dropout: float = 0.5):
         super().__init__()
@@ -171,9 +178,7 @@ class Dilation10(nn.Module):
             conv = nn.Conv2d(ch, ch, 3, padding=d, dilation=d)
             _identity_init(conv)
             convs += [conv, nn.ReLU(inplace=True)]
-        final = nn.Conv2d(ch, ch, 1)
-        _identity_init(final)
-        self.context = nn.Sequential(*convs, final)
+        self.context = nn.Sequential(*convs[:-1])  # no ReLU after context10
         self.head = nn.Conv2d(ch, classes, 1) if ch != classes else nn.Identity()
         if classes == 1:  # one mass logit from the two class scores: mass minus background
             with torch.no_grad():

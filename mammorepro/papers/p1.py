@@ -55,7 +55,7 @@ from mammorepro.post import CRFParams, binarize
 from mammorepro.post.crf import BACKENDS, refine
 from mammorepro.metrics import ALL_BACKGROUND
 from mammorepro.report.learned import learned_table
-from mammorepro.report.claims import Claim, per_case_estimate, with_ci, with_learned
+from mammorepro.report.claims import Claim, comparison_claims, per_case_estimate, with_ci, with_learned
 
 __all__ = ["PROFILES", "REPORTED", "VARIANTS", "configure", "load", "prepare", "record", "score", "train_variants"]
 
@@ -435,4 +435,4 @@ def claims(run_dir: Path) -> list[Claim]:
         )
         c = with_learned(c, learned, method)
         out.append(with_ci(c, per_case_estimate(run_dir, "dice", "dice_lesion_images", method=method, rule="otsu", has_lesion=True), "reproduced"))
-    return out
+    return out + comparison_claims(run_dir, PAPER, ABLATION_CLAIMS, learned, REPORTED[0]["dataset"], metric="dice")

@@ -51,7 +51,7 @@ from mammorepro.papers.common import (
 )
 from mammorepro.metrics import ALL_BACKGROUND
 from mammorepro.report.learned import learned_table
-from mammorepro.report.claims import Claim, per_case_estimate, with_ci, with_learned
+from mammorepro.report.claims import Claim, comparison_claims, per_case_estimate, with_ci, with_learned
 
 __all__ = ["PROFILES", "REPORTED", "VARIANTS", "configure", "load", "prepare", "record", "score", "train_variants"]
 
@@ -284,4 +284,4 @@ def claims(run_dir: Path) -> list[Claim]:
         )
         c = with_learned(c, learned, r["method"])
         out.append(with_ci(c, per_case_estimate(run_dir, "iou", "iou_per_image", method=r["method"]), "strict"))
-    return out
+    return out + comparison_claims(run_dir, PAPER, COMPARISONS, learned, "mini-ddsm", metric="iou")

@@ -71,7 +71,7 @@ from mammorepro.papers.common import (
 from mammorepro.preprocess import ops
 from mammorepro.metrics import ALL_BACKGROUND
 from mammorepro.report.learned import learned_table
-from mammorepro.report.claims import Claim, per_case_estimate, with_ci, with_learned
+from mammorepro.report.claims import Claim, comparison_claims, per_case_estimate, with_ci, with_learned
 
 __all__ = ["PROFILES", "REPORTED", "configure", "load", "prepare", "pretrain_detector", "record", "run_split", "tables"]
 
@@ -830,4 +830,4 @@ def claims(run_dir: Path) -> list[Claim]:
             c.trivial, c.trivial_reading = trivial_dice, f"{ALL_BACKGROUND}, Dice / image"
             c = with_ci(with_learned(c, learned, method), per_case_estimate(run_dir, "dice", "dice_per_image", method=method), "reproduced")
         out.append(c)
-    return out
+    return out + comparison_claims(run_dir, PAPER, COMPARISONS, learned, "inbreast", metric="dice")

@@ -49,7 +49,7 @@ from mammorepro.papers.common import Prepared, Run, Runs, all_background, load a
 from mammorepro.preprocess.crops import BalancedCropDataset
 from mammorepro.metrics import ALL_BACKGROUND
 from mammorepro.report.learned import learned_table
-from mammorepro.report.claims import Claim, with_learned
+from mammorepro.report.claims import Claim, comparison_claims, with_learned
 
 __all__ = ["MODELS", "PROFILES", "REPORTED", "configure", "findings", "load", "prepare", "record", "score", "train_models"]
 
@@ -560,4 +560,4 @@ def claims(run_dir: Path) -> list[Claim]:
         c.ci_of, c.ci_unit, c.n_seeds, c.n_images = "reproduced", r["ci_unit"], r["n_seeds"], r["n_images"]
         key = next((k for k, label in MODELS.items() if label == r["model"]), r["model"])
         out.append(with_learned(c, learned, key))
-    return out
+    return out + comparison_claims(run_dir, PAPER, COMPARISONS, learned, "private", metric="miou_fg_bg")

@@ -37,6 +37,8 @@ REACH = 0.01  # a score "reaches" a reported number when it is at most this far 
 RULES = (
     ("mechanism shown on the phantom", "the run is on the built-in phantom: it shows the mechanism and never decides a verdict about the paper"),
     ("not testable at this budget", "the method the claim is about learned nothing measurable on this run (its Dice per image is not above the all-background prediction's, or on real data the non-learned brightest-region baseline's, 95 % CI), or predicts (almost) nothing or everything"),
+    ("holds on the run's data", "a claim about methods, on real data: the paired difference (seeds x images bootstrap, its CI level Bonferroni-corrected over the chapter's comparisons) has a CI above 0"),
+    ("does not hold on the run's data", "a claim about methods, on real data: that CI reaches 0 (no measurable difference) or lies below it (the opposite)"),
     ("cannot be tested here", "the run's data is not the paper's, or the paper's data is private"),
     ("explained by metric definition", "a prediction that segments nothing scores at least the reported number (at most REACH below it) under the paper's definition or a reading its words admit, computed on the same images (higher-is-better numbers only)"),
     ("explained by split leakage", "a run with a leaky split (images instead of patients, augmented copies split apart) reaches the reported number and its per-image gain over the honest split has a CI above 0 (higher-is-better numbers only)"),
@@ -77,6 +79,9 @@ class Claim:
     learned: bool | None = None  # did the claim's method beat the all-background prediction (None: not a segmentation claim)
     learned_note: str = ""  # why not, when it did not
     experiment: str = ""  # the chapter section that shows the mechanism
+    kind: str = "number"  # "number": a reported value; "comparison": a claim about methods (better - than, paired)
+    family: int = 0  # comparisons: how many the chapter tests together (the CI level is 1 - 0.05 / family)
+    seeds_agree: int = 0  # comparisons: seeds whose own mean difference has the sign of the overall one
     # provenance
     dataset: str = ""
     profile: str = ""
@@ -93,19 +98,27 @@ def verdict(c: Claim) -> tuple[str, str]:
         return VERDICTS[0], "the phantom shows the mechanism; it decides no verdict about the paper"
     if c.learned is False:
         return VERDICTS[1], c.learned_note or "the method learned nothing measurable on this run"
+    if c.kind == "comparison":
+        agree = f"{c.seeds_agree} of {c.n_seeds} seeds agree in sign" if c.n_seeds > 1 else "one seed"
+        level = f"{100 * (1 - 0.05 / max(c.family, 1)):.1f} % CI"
+        if not np.isnan(c.ci_low) and c.ci_low > 0:
+            return VERDICTS[2], f"on {c.dataset}: {c.reproduced:+.3f}, {level} {format_ci(c.ci_low, c.ci_high, signed=True)} above 0; {agree}"
+        if not np.isnan(c.ci_high) and c.ci_high < 0:
+            return VERDICTS[3], f"on {c.dataset}: the opposite, {c.reproduced:+.3f}, {level} {format_ci(c.ci_low, c.ci_high, signed=True)} below 0; {agree}"
+        return VERDICTS[3], f"on {c.dataset}: no measurable difference, {c.reproduced:+.3f}, {level} {format_ci(c.ci_low, c.ci_high, signed=True)} spans 0; {agree}"
     if c.paper_data == "private":
-        return VERDICTS[2], "the paper's data is private"
+        return VERDICTS[4], "the paper's data is private"
     if c.dataset != c.paper_data:
-        return VERDICTS[2], f"this run used {c.dataset}; the paper used {c.paper_data}"
+        return VERDICTS[4], f"this run used {c.dataset}; the paper used {c.paper_data}"
     if c.higher_is_better and c.trivial is not None and c.trivial >= c.reported - REACH:
-        return VERDICTS[3], f"{c.trivial_reading} scores {c.trivial:.3f} without segmenting (reported {c.reported:.3f})"
+        return VERDICTS[5], f"{c.trivial_reading} scores {c.trivial:.3f} without segmenting (reported {c.reported:.3f})"
     if c.higher_is_better and c.leak is not None and c.leak >= c.reported - REACH and (c.leak_ci_low or 0) > 0:
-        return VERDICTS[4], f"{c.leak_run} reaches {c.leak:.3f}; its gain over the honest split has a CI above 0"
+        return VERDICTS[6], f"{c.leak_run} reaches {c.leak:.3f}; its gain over the honest split has a CI above 0"
     if not np.isnan(c.ci_low) and c.ci_of == "reproduced":
         inside = c.ci_low <= c.reported <= c.ci_high
-        return (VERDICTS[5], "the reported value lies inside the CI") if inside else (VERDICTS[6], "the reported value lies outside the CI")
+        return (VERDICTS[7], "the reported value lies inside the CI") if inside else (VERDICTS[8], "the reported value lies outside the CI")
     close = abs(c.reproduced - c.reported) <= REACH
-    return (VERDICTS[5], f"within {REACH} of the reported value") if close else (VERDICTS[6], f"more than {REACH} from the reported value (no CI)")
+    return (VERDICTS[7], f"within {REACH} of the reported value") if close else (VERDICTS[8], f"more than {REACH} from the reported value (no CI)")
 
 
 def rules_table() -> pd.DataFrame:
@@ -165,6 +178,78 @@ def with_ci(c: Claim, e: Estimate, of: str) -> Claim:
     c.ci_high = float("nan") if e.ci_high is None else e.ci_high
     c.ci_of, c.ci_unit, c.n_images, c.n_seeds = of, e.unit, e.n_images, e.n_seeds
     return c
+
+
+# per-image values a comparison can be judged on, from per_case.csv's columns
+def per_image_values(f: pd.DataFrame, metric: str) -> pd.Series:
+    """``metric`` per image (row) of a per-case table: Dice or IoU as stored, or pixel accuracy
+    and the mean of mass and background IoU computed from the image's own pixel counts."""
+    if metric in ("dice", "dice_per_image"):
+        return f["dice"].astype(float)
+    if metric in ("iou", "iou_per_image"):
+        return f["iou"].astype(float)
+    tp, fp, fn, tn = (f[k].astype(float) for k in ("tp", "fp", "fn", "tn"))
+    if metric == "pixel_accuracy":
+        return (tp + tn) / (tp + fp + fn + tn)
+    if metric == "miou_fg_bg":
+        fg = np.where(tp + fp + fn > 0, tp / (tp + fp + fn).where(tp + fp + fn > 0, 1), 1.0)
+        bg = np.where(tn + fp + fn > 0, tn / (tn + fp + fn).where(tn + fp + fn > 0, 1), 1.0)
+        return pd.Series((fg + bg) / 2, index=f.index)
+    raise ConfigError(f"a comparison cannot be judged per image on {metric!r}: use dice, iou, pixel_accuracy or miou_fg_bg")
+
+
+def comparison_claims(run_dir: Path, paper: str, comparisons: list[dict], learned: pd.DataFrame, paper_data: str, metric: str = "dice", seed: int = 0) -> list[Claim]:
+    """A chapter's claims about methods (``comparisons``: claim, better, than, where, optional
+    metric) as records computed from the folder's per_case.csv: the paired difference better -
+    than per image, seed by seed (a seedless baseline is the same on every seed), with a
+    two-level seeds x images bootstrap CI whose level is Bonferroni-corrected over the family
+    (1 - 0.05 / number of comparisons), and how many seeds agree in sign. A comparison whose
+    methods the folder lacks is left out; one whose method learned nothing (the degeneracy gate)
+    carries ``learned=False``."""
+    path = Path(run_dir) / "per_case.csv"
+    if not path.is_file() or not comparisons:
+        return []
+    from mammorepro.metrics import ALL_BACKGROUND
+    from mammorepro.metrics.records import DIFFERENCE
+
+    f = pd.read_csv(path)
+    if "rule" in f:
+        f = f[f["rule"].astype(str).str.startswith("p >=")]
+    keys = [k for k in ("split", "case_id") if k in f]
+    if "seed" not in f:
+        f = f.assign(seed=0)
+    out = []
+    family = len(comparisons)
+    for comp in comparisons:
+        name = comp.get("metric", metric)
+        sides = []
+        for method in (comp["better"], comp["than"]):
+            g = f[f["method"] == method]
+            sides.append(g.assign(value=per_image_values(g, name)).pivot_table(index="seed", columns=keys, values="value", aggfunc="mean") if len(g) else None)
+        a, b = sides
+        if a is None or b is None:
+            continue
+        if list(b.index) == [-1]:
+            b = pd.concat([b] * len(a), ignore_index=True).set_axis(a.index)
+        if list(a.index) == [-1]:
+            a = pd.concat([a] * len(b), ignore_index=True).set_axis(b.index)
+        common = [s for s in a.index if s in b.index]
+        images = [c for c in a.columns if c in b.columns]
+        if not common or not images:
+            continue
+        diff = a.loc[common, images].to_numpy() - b.loc[common, images].to_numpy()
+        d = over_seeds_and_images(diff, f"{name} difference", seed=seed, bounds=DIFFERENCE, alpha=0.05 / family)
+        per_seed = np.nanmean(diff, axis=1)
+        c = Claim(
+            paper, f"{comp['claim']}: {comp['better']} vs {comp['than']} ({comp['where']})", paper_data, float("nan"), f"{name} per image, {comp['better']} - {comp['than']}, paired",
+            d.value, kind="comparison", family=family, seeds_agree=int(np.sum(np.sign(per_seed) == np.sign(d.value))),
+            experiment="the chapter's comparison table",
+        )
+        c = with_learned(c, learned, comp["better"])
+        if comp["than"] != ALL_BACKGROUND and c.learned is not False:
+            c = with_learned(c, learned, comp["than"])
+        out.append(with_ci(c, d, "reproduced"))
+    return out
 
 
 CLAIMS_FILE = "claims.json"
@@ -267,6 +352,8 @@ def verdict_counts(frame: pd.DataFrame) -> pd.DataFrame:
 VERDICT_COLOURS = {
     "mechanism shown on the phantom": "#9e9e9e",
     "not testable at this budget": "#bdbdbd",
+    "holds on the run's data": "#1b5e20",
+    "does not hold on the run's data": "#b71c1c",
     "cannot be tested here": "#7986cb",
     "explained by metric definition": "#ff8f00",
     "explained by split leakage": "#ef6c00",
@@ -305,5 +392,37 @@ def forest_plot(frame: pd.DataFrame):
     handles += [plt.Line2D([], [], marker="x", ls="", color="black", label="reported"), plt.Line2D([], [], lw=4, color="#e0e0e0", label="without segmenting")]
     fig.legend(handles=handles, loc="lower center", ncol=4, fontsize=7, frameon=False, bbox_to_anchor=(0.5, -0.02))
     fig.suptitle("Claims: reported (x) vs reproduced (dot, 95 % CI), coloured by verdict", fontsize=10)
+    fig.tight_layout(rect=(0, 0.06, 1, 0.96))
+    return fig
+
+
+def comparison_plot(frame: pd.DataFrame):
+    """Every claim about methods as one row: the paired difference (better - than) with its
+    seeds x images CI (Bonferroni-corrected level), coloured by verdict, beside the zero line;
+    one panel per dataset. Numeric claims are in :func:`forest_plot`."""
+    import matplotlib.pyplot as plt
+
+    f = frame[frame["kind"] == "comparison"] if "kind" in frame else frame.iloc[:0]
+    datasets = sorted(f["dataset"].unique()) or ["(none)"]
+    height = max(3.0, 0.2 * max((f["dataset"] == d).sum() for d in datasets) + 1.2) if len(f) else 3.0
+    fig, axes = plt.subplots(1, len(datasets), figsize=(6.4 * len(datasets), height), squeeze=False, sharex=True)
+    for ax, dataset in zip(axes[0], datasets):
+        rows = f[f["dataset"] == dataset].reset_index(drop=True)
+        y = np.arange(len(rows))[::-1]
+        ax.axvline(0, color="black", lw=0.8)
+        for yi, r in zip(y, rows.itertuples(index=False)):
+            colour = VERDICT_COLOURS.get(r.verdict, "black")
+            if not np.isnan(r.ci_low):
+                ax.plot([r.ci_low, r.ci_high], [yi, yi], color=colour, lw=1.5)
+            ax.plot(r.reproduced, yi, "o", color=colour, ms=4)
+        ax.set_yticks(y, [f"{r.paper}: {r.claim}"[:70] for r in rows.itertuples(index=False)], fontsize=5.5)
+        ax.set_xlim(-1, 1)
+        ax.set_xlabel("difference, better - than (per image, paired)")
+        ax.set_title(f"{dataset} ({len(rows)} comparisons)", fontsize=9)
+        ax.grid(axis="x", alpha=0.3)
+    handles = [plt.Line2D([], [], marker="o", ls="", color=c, label=v) for v, c in VERDICT_COLOURS.items() if v in set(f["verdict"])]
+    if handles:
+        fig.legend(handles=handles, loc="lower center", ncol=4, fontsize=7, frameon=False, bbox_to_anchor=(0.5, -0.02))
+    fig.suptitle("Claims about methods: paired difference with its seeds x images CI, coloured by verdict", fontsize=10)
     fig.tight_layout(rect=(0, 0.06, 1, 0.96))
     return fig
