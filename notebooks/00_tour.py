@@ -16,6 +16,10 @@
 # %% [markdown]
 # # Tour: phantom mammograms, preprocessing, a U-Net baseline and every metric definition
 #
+# ```{glue:md} finding
+# :format: myst
+# ```
+#
 # This chapter walks through the parts every paper replication in this book shares: the data
 # (here the built-in **phantom**, a procedural full-field mammogram generator with exact mass
 # masks), the preprocessing chain, the training engine, and the metric code. It trains a small
@@ -50,7 +54,10 @@ real_samples_dir = "tests/fixtures"
 
 # %%
 # %matplotlib inline
-from mammorepro.report.pages import provenance
+from IPython.display import Markdown
+from myst_nb import glue
+
+from mammorepro.report.pages import finding, provenance
 from mammorepro import tour
 
 cfg = tour.configure(
@@ -138,6 +145,10 @@ out = tour.record(
     figures={"cases": fig_cases, "preprocessing": fig_pre, "history": fig_hist, "predictions": fig_pred},
 )
 provenance(out, "00_tour")
+
+# %%
+# the finding this page opens with, generated from the result folder just written
+glue("finding", Markdown(finding(out)), display=False)
 
 # %% [markdown]
 # ## Reading the table

@@ -16,6 +16,10 @@
 # %% [markdown]
 # # p1: Deeply Supervised U-Net + Dense CRF
 #
+# ```{glue:md} finding
+# :format: myst
+# ```
+#
 # Rajalakshmi & Ramesh, *Deeply Supervised U-Net for Mass Segmentation in Digital Mammograms*.
 # The paper trains a U-Net whose intermediate layers are supervised and fused by a learnable
 # 1x1 convolution. It refines the output with a fully connected CRF and reports:
@@ -73,7 +77,10 @@ overwrite = False  # replace a result folder made with other parameters (same ch
 # %%
 # %matplotlib inline
 from mammorepro.papers import common
-from mammorepro.report.pages import provenance
+from IPython.display import Markdown
+from myst_nb import glue
+
+from mammorepro.report.pages import finding, provenance
 from mammorepro import config as config_mod
 from mammorepro.papers import p1
 
@@ -200,6 +207,10 @@ out = p1.record(
     figures={"clahe": fig_clahe, "history": fig_hist, "side_maps": fig_sides, "crf": fig_crf, "ranked": fig_ranked},
 )
 provenance(out, "p1_ds_unet_crf")
+
+# %%
+# the finding this page opens with, generated from the result folder just written
+glue("finding", Markdown(finding(out)), display=False)
 
 # %% [markdown]
 # ## Deviations from the paper, and why

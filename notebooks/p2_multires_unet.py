@@ -16,6 +16,10 @@
 # %% [markdown]
 # # p2: MultiRes U-Net vs U-Net
 #
+# ```{glue:md} finding
+# :format: myst
+# ```
+#
 # Kumar et al., *Segmentation of Mammogram Images using Deep Learning based MultiRes U-Net*.
 # The paper trains a MultiRes U-Net (Ibtehaz & Rahman 2020) and a U-Net on Mini-DDSM and
 # reports (Table 1):
@@ -55,7 +59,10 @@ overwrite = False  # replace a result folder made with other parameters (same ch
 # %%
 # %matplotlib inline
 from mammorepro.papers import common
-from mammorepro.report.pages import provenance
+from IPython.display import Markdown
+from myst_nb import glue
+
+from mammorepro.report.pages import finding, provenance
 from mammorepro import config as config_mod
 from mammorepro.papers import p2
 
@@ -148,6 +155,10 @@ claims
 # %%
 out = p2.record(cfg, prepared, runs, scored, figures={"clahe": fig_clahe, "training": fig_training, "predictions": fig_pred, "ranked": fig_ranked})
 provenance(out, "p2_multires_unet")
+
+# %%
+# the finding this page opens with, generated from the result folder just written
+glue("finding", Markdown(finding(out)), display=False)
 
 # %% [markdown]
 # ## Deviations from the paper, and why

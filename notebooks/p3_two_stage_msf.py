@@ -16,6 +16,10 @@
 # %% [markdown]
 # # p3: two-stage multi-scale mass segmentation (YOLOv3 + MSF + v19U-Net++)
 #
+# ```{glue:md} finding
+# :format: myst
+# ```
+#
 # Yan et al., *Two-stage multi-scale breast mass segmentation for full mammogram analysis
 # without user intervention*. Stage 1 finds masses on the whole mammogram with YOLOv3; a
 # multi-scale fusion (MSF) of its boxes at 5 input sizes picks the candidates; stage 2
@@ -69,7 +73,10 @@ overwrite = False  # replace a result folder made with other parameters (same ch
 
 # %%
 # %matplotlib inline
-from mammorepro.report.pages import provenance
+from IPython.display import Markdown
+from myst_nb import glue
+
+from mammorepro.report.pages import finding, provenance
 from mammorepro import config as config_mod
 from mammorepro.papers import p3
 
@@ -181,6 +188,10 @@ tabs.claims
 figures = {"detector_history": fig_history, "scales": fig_scales, "fusion": fig_fusion, "pr": fig_pr, "froc": fig_froc, "delineations": fig_delineations}
 out = p3.record(cfg, data, pretrained, results, tabs, figures)
 provenance(out, "p3_two_stage_msf")
+
+# %%
+# the finding this page opens with, generated from the result folder just written
+glue("finding", Markdown(finding(out)), display=False)
 
 # %% [markdown]
 # ## Deviations from the paper, and why

@@ -16,6 +16,10 @@
 # %% [markdown]
 # # p4: FCN, U-Net, Dilation10 and DeepLabv3 compared on mammograms
 #
+# ```{glue:md} finding
+# :format: myst
+# ```
+#
 # Khan et al., *Comparison of multiple deep models on semantic segmentation for breast tumor
 # detection*. The paper
 # trains eight networks with one protocol on a private set of 100 annotated mammograms and
@@ -62,7 +66,10 @@ overwrite = False  # replace a result folder made with other parameters (same ch
 import pandas as pd
 
 from mammorepro.papers import common
-from mammorepro.report.pages import provenance
+from IPython.display import Markdown
+from myst_nb import glue
+
+from mammorepro.report.pages import finding, provenance
 from mammorepro import config as config_mod
 from mammorepro.papers import p4
 
@@ -192,6 +199,10 @@ p4.cityscapes_table()
 # %%
 out = p4.record(cfg, prepared, runs, scored, figures={"crops": fig_crops, "training": fig_training, "metrics": fig_metrics, "predictions": fig_pred, "ranked": fig_ranked})
 provenance(out, "p4_model_comparison")
+
+# %%
+# the finding this page opens with, generated from the result folder just written
+glue("finding", Markdown(finding(out)), display=False)
 
 # %% [markdown]
 # ## Deviations from the paper, and why

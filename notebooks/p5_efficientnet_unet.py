@@ -16,6 +16,10 @@
 # %% [markdown]
 # # p5: U-Net with an EfficientNet-B3 encoder, and an audit of its 0.956
 #
+# ```{glue:md} finding
+# :format: myst
+# ```
+#
 # The JETIR paper JETIR2109518 (September 2021, vol. 8, issue 9; the copy in the papers folder
 # starts at its abstract, so its title is not quoted here).
 # The paper trains an smp-style U-Net with an ImageNet-pretrained EfficientNet-B3 encoder on
@@ -64,7 +68,10 @@ overwrite = False  # replace a result folder made with other parameters (same ch
 # %%
 # %matplotlib inline
 from mammorepro.papers import common
-from mammorepro.report.pages import provenance
+from IPython.display import Markdown
+from myst_nb import glue
+
+from mammorepro.report.pages import finding, provenance
 from mammorepro import config as config_mod
 from mammorepro.papers import p5
 
@@ -205,6 +212,10 @@ out = p5.record(
     figures={"chain": fig_chain, "curves": fig_curves, "predictions": fig_pred, "audit": fig_audit, "ranked": fig_ranked},
 )
 provenance(out, "p5_efficientnet_unet")
+
+# %%
+# the finding this page opens with, generated from the result folder just written
+glue("finding", Markdown(finding(out)), display=False)
 
 # %% [markdown]
 # ## Deviations from the paper, and why

@@ -16,6 +16,10 @@
 # %% [markdown]
 # # All five methods on one shared protocol
 #
+# ```{glue:md} finding
+# :format: myst
+# ```
+#
 # Each paper evaluates its method on its own data, its own split and its own metric code, so
 # their numbers cannot be set side by side. Here every method is trained and scored on the
 # **same** images, the **same** saved split file, the **same** preprocessing and the **same**
@@ -61,7 +65,10 @@ overwrite = False  # replace a result folder made with other parameters (same ch
 import pandas as pd
 
 from mammorepro.papers import real_data
-from mammorepro.report.pages import provenance
+from IPython.display import Markdown
+from myst_nb import glue
+
+from mammorepro.report.pages import finding, provenance
 from mammorepro.papers import side_by_side
 
 cfg = side_by_side.configure(
@@ -141,6 +148,10 @@ fig_pred = side_by_side.plot_predictions(result, n=3, threshold=cfg["threshold"]
 # %%
 out = side_by_side.record(cfg, result, table, {"ci": fig_ci, "predictions": fig_pred})
 provenance(out, "side_by_side")
+
+# %%
+# the finding this page opens with, generated from the result folder just written
+glue("finding", Markdown(finding(out)), display=False)
 
 # %% [markdown]
 # ## Every dataset this protocol has run on

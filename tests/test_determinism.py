@@ -50,3 +50,34 @@ def test_p2_variants_are_bit_identical_when_run_twice(tmp_path):
     assert [_untimed(r.history.rows) for r in a.runs] == [_untimed(r.history.rows) for r in b.runs]
     for ra, rb in zip(a.runs, b.runs):
         assert np.array_equal(ra.probabilities, rb.probabilities), ra.variant
+
+
+def _without_timings(obj):
+    """A metrics.json without its wall-clock fields (every key naming seconds), the only values
+    allowed to differ between two runs on one machine."""
+    if isinstance(obj, dict):
+        return {k: _without_timings(v) for k, v in obj.items() if "seconds" not in str(k)}
+    if isinstance(obj, list):
+        return [_without_timings(v) for v in obj]
+    return obj
+
+
+def test_p4_result_folder_is_identical_when_run_twice(tmp_path):
+    """The chapter that once differed between two runs (a CI [0.313, 0.975] became [0.272,
+    1.048]): two runs into two result roots write the same metrics.json, per_case.csv and
+    claims.json, apart from timings."""
+    import json
+
+    from mammorepro.papers import p4
+
+    def once(root):
+        cfg = p4.configure("smoke", results_root=str(root), epochs=1, models="fcn32,unet")
+        prepared = p4.prepare(cfg, p4.load(cfg))
+        runs = p4.train_models(cfg, prepared)
+        return p4.record(cfg, prepared, runs, p4.score(cfg, prepared, runs), figures={})
+
+    a, b = once(tmp_path / "a" / "results"), once(tmp_path / "b" / "results")
+    metrics_a, metrics_b = (json.loads((d / "metrics.json").read_text()) for d in (a, b))
+    assert json.dumps(_without_timings(metrics_a), sort_keys=True) == json.dumps(_without_timings(metrics_b), sort_keys=True)
+    for name in ("per_case.csv", "claims.json"):
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name

@@ -91,3 +91,19 @@ def test_data_chapter_reads_every_layout(smoke_book):
     for name, entry in phantom.items():
         assert entry["counts"]["images"] > 0 and entry["counts"]["problems"] == 0, (name, entry["problems"][:3])
     assert metrics["real"]["mias"]["counts"]["images"] == 3 and metrics["real"]["cdd-cesm"]["counts"]["images"] == 2
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("name", ["00_tour", "p1_ds_unet_crf", "p2_multires_unet", "p3_two_stage_msf", "p4_model_comparison", "p5_efficientnet_unet", "side_by_side"])
+def test_chapter_page_opens_with_its_finding(smoke_book, name):
+    """The first markdown cell pastes the glued finding, and the run glued one generated from its
+    result folder (the data, which methods learned, the verdicts)."""
+    import nbformat
+
+    nb = nbformat.read(smoke_book["executed"][name], as_version=4)
+    first = next(c for c in nb.cells if c.cell_type == "markdown")
+    assert "{glue:md} finding" in first.source
+    glued = [o for c in nb.cells for o in c.get("outputs", []) if o.get("metadata", {}).get("scrapbook", {}).get("name") == "finding"]
+    assert len(glued) == 1
+    text = glued[0]["data"]["text/markdown"]
+    assert text.startswith("**Finding** on phantom (smoke profile") and "learned" in text

@@ -31,6 +31,7 @@ from mammorepro.report.results import commit_label, read_env, run_folders
 # the page's parameters (notebooks/claims): it trains nothing, it reads result folders
 PROFILES = {p: {"results_root": "results"} for p in ("smoke", "default", "real", "full")}
 
+RUN_DATA = "the run's data"  # how a verdict about methods names the data; pages put the dataset's name here
 REACH = 0.01  # a score "reaches" a reported number when it is at most this far below it
 # the verdicts and their rules, in the order they are tried (first match wins): the claims page
 # prints this table, and :func:`verdict` applies it
@@ -140,11 +141,11 @@ def with_learned(c: Claim, learned: pd.DataFrame, method: str) -> Claim:
     c.learned = bool(r["learned"])
     if not c.learned:
         if r["degenerate"]:
-            why = f"predicts {r['degenerate']} (Dice / image {r['dice_per_image']:.3f})"
+            why = f"predicts {r['degenerate']} (Dice / lesion image {r['dice_lesion_images']:.3f})"
         elif r["reading"] != READINGS[0]:
-            why = r["reading"].split(":")[0] + f" (Dice / image {r['dice_per_image']:.3f} vs {r['all-background']:.3f})"
+            why = r["reading"].split(":")[0] + f" (Dice / lesion image {r['dice_lesion_images']:.3f} vs {r['all-background']:.3f})"
         else:
-            why = f"{r['versus_baseline']} (Dice / image {r['dice_per_image']:.3f} vs {r[NON_LEARNED]:.3f})"
+            why = f"{r['versus_baseline']} (Dice / lesion image {r['dice_lesion_images']:.3f} vs {r[NON_LEARNED]:.3f})"
         c.learned_note = f"{method}: {why}"
     return c
 

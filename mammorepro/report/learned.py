@@ -1,8 +1,13 @@
-"""Did a method learn anything? The degeneracy gate, from a result folder's per_case.csv:
+"""Did a method learn anything? The degeneracy gate, from a result folder's per_case.csv.
+Every Dice here is per image over the test images that hold a lesion (the quantity that picks
+the best epoch): scoring an empty mask predicted empty as 1 would let "predict nothing" win
+wherever images without a lesion are many (CDD-CESM's images without a mass still hold other
+malignant findings), and the pixel counts below catch a method that predicts nothing or
+everything.
 
-- each method's Dice per image against the all-background prediction's on the same images
-  (paired, each image's value averaged over seeds): a gain whose 95 % CI does not lie above 0
-  means it learned nothing measurable;
+- each method's Dice against the all-background prediction's on the same images (0 on an image
+  with a lesion; paired, each image's value averaged over seeds): a gain whose 95 % CI does not
+  lie above 0 means it learned nothing measurable;
 - its pixel counts against the two trivial predictions: predicting as mass at most
   :data:`TOLERANCE` of the pixels that are mass is (almost) the all-background prediction,
   predicting as background at most that share of the background is (almost) all-foreground.
@@ -26,7 +31,7 @@ from mammorepro.metrics import ALL_BACKGROUND, ALL_FOREGROUND, NON_LEARNED, diff
 READINGS = ("beats all-background", "worse than all-background", "no better than all-background: learned nothing measurable, judge nothing from it")
 VERSUS_BASELINE = ("beats the non-learned baseline", "worse than the non-learned baseline", "no better than the non-learned baseline")
 COLUMNS = [
-    "method", "dice_per_image", ALL_BACKGROUND, "difference", "ci_low", "ci_high", "n_images", "n_seeds", "degenerate", "reading",
+    "method", "dice_lesion_images", ALL_BACKGROUND, "difference", "ci_low", "ci_high", "n_images", "n_seeds", "degenerate", "reading",
     NON_LEARNED, "baseline_difference", "baseline_ci_low", "baseline_ci_high", "versus_baseline", "learned",
 ]
 TOLERANCE = 0.01  # a prediction within 1 % of a trivial one (in pixels) counts as that trivial prediction
@@ -51,8 +56,8 @@ def degenerate(rows: pd.DataFrame, tolerance: float = TOLERANCE) -> str:
 
 
 def learned_table(run_dir: Path, seed: int = 0) -> pd.DataFrame:
-    """One row per method of a result folder: its Dice per image, the all-background value on
-    the same images, their paired difference with a 95 % bootstrap CI over images, and the
+    """One row per method of a result folder: its Dice per image over the images with a lesion,
+    the all-background value on the same images (0), their paired difference with a 95 % bootstrap CI over images, and the
     reading (:data:`READINGS`) by the sign of that CI; where the folder holds the non-learned
     baseline, the same against it (:data:`VERSUS_BASELINE`). ``learned`` is True when the method
     beats all-background, is not degenerate, and beats the non-learned baseline where there is
@@ -66,14 +71,19 @@ def learned_table(run_dir: Path, seed: int = 0) -> pd.DataFrame:
     keys = [k for k in ("split", "case_id") if k in f]
     baseline = f[f["method"] == NON_LEARNED].groupby(keys)["dice"].mean() if (f["method"] == NON_LEARNED).any() else None
     rows = []
+    lesion = f["has_lesion"].astype(str) == "True"
+    if baseline is not None:
+        baseline = f[(f["method"] == NON_LEARNED) & lesion].groupby(keys)["dice"].mean()
     for method, g in f[~f["method"].isin([ALL_BACKGROUND, NON_LEARNED])].groupby("method", sort=False):
-        per_image = g.groupby(keys).agg(dice=("dice", "mean"), has_lesion=("has_lesion", "first"))
+        per_image = g[lesion.loc[g.index]].groupby(keys).agg(dice=("dice", "mean"), has_lesion=("has_lesion", "first"))
+        if per_image.empty:
+            continue
         trivial = all_background_dice(per_image["has_lesion"])
         n_seeds = int(g["seed"].nunique()) if "seed" in g else 1
-        d = paired_difference(per_image["dice"].to_numpy(), trivial, "dice_per_image", n_seeds=n_seeds, seed=seed)
+        d = paired_difference(per_image["dice"].to_numpy(), trivial, "dice_lesion_images", n_seeds=n_seeds, seed=seed)
         row = {
             "method": method,
-            "dice_per_image": float(per_image["dice"].mean()),
+            "dice_lesion_images": float(per_image["dice"].mean()),
             ALL_BACKGROUND: float(trivial.mean()),
             "difference": d.value,
             "ci_low": d.ci_low,
@@ -91,7 +101,7 @@ def learned_table(run_dir: Path, seed: int = 0) -> pd.DataFrame:
         if baseline is not None:
             base = baseline.reindex(per_image.index)
             if base.notna().all():
-                b = paired_difference(per_image["dice"].to_numpy(), base.to_numpy(), "dice_per_image", n_seeds=n_seeds, seed=seed)
+                b = paired_difference(per_image["dice"].to_numpy(), base.to_numpy(), "dice_lesion_images", n_seeds=n_seeds, seed=seed)
                 row.update({NON_LEARNED: float(base.mean()), "baseline_difference": b.value, "baseline_ci_low": b.ci_low, "baseline_ci_high": b.ci_high})
                 row["versus_baseline"] = difference_verdict(b.ci_low, b.ci_high, VERSUS_BASELINE)
         row["learned"] = row["reading"] == READINGS[0] and not row["degenerate"] and row["versus_baseline"] in ("", VERSUS_BASELINE[0])

@@ -167,16 +167,16 @@ def learned_section(learned) -> list[str]:
             "learned": learned["learned"].map(lambda v: "yes" if v else "no: judge nothing from it"),
         }
     )
-    cols = ["method", "dice_per_image", "all-background", "gain [95 % CI]", "degenerate", "reading"]
+    cols = ["method", "dice_lesion_images", "all-background", "gain [95 % CI]", "degenerate", "reading"]
     has_baseline = t[NON_LEARNED].notna().any()
     if has_baseline:
         cols += [NON_LEARNED, "gain over the baseline [95 % CI]"]
     cols += ["learned"]
-    intro = "**Did each method learn?** Dice per image against the all-background prediction on the same images"
+    intro = "**Did each method learn?** Dice per image over the test images with a lesion, against the all-background prediction on the same images (0 there)"
     if has_baseline:
         intro += " and against the non-learned segmenter (the brightest region of the breast, its one quantile fitted on the training images)"
     intro += " (paired, 95 % bootstrap CI over images, each image averaged over seeds):"
-    return [intro, "", markdown_table(t[cols].rename(columns={"dice_per_image": "Dice / image", "degenerate": "equals a trivial prediction"})), ""]
+    return [intro, "", markdown_table(t[cols].rename(columns={"dice_lesion_images": "Dice / lesion image", "degenerate": "equals a trivial prediction"})), ""]
 
 
 def results_section(results_root: Path, chapter: str, notebook: str) -> str:
@@ -295,3 +295,48 @@ def provenance(folder: str | Path, notebook: str):
     from IPython.display import HTML
 
     return HTML(provenance_html(folder, notebook))
+
+
+MAX_FINDING_LINES = 10
+
+
+def finding(folder: str | Path) -> str:
+    """What a chapter page opens with, generated from its result folder: the data and seeds, which
+    methods learned (the degeneracy gate, with the non-learned baseline on real data), and every
+    claim's verdict with its number. Markdown, glued to the top of the page (myst-nb
+    ``{glue:md}``), so the finding comes before the code that made it."""
+    import json
+
+    from mammorepro.metrics import format_ci
+    from mammorepro.report import claims as claims_mod
+    from mammorepro.report.learned import learned_table
+
+    folder = Path(folder)
+    m = json.loads((folder / "metrics.json").read_text()) if (folder / "metrics.json").is_file() else {}
+    dataset, profile = m.get("dataset", folder.parent.name), m.get("profile", folder.name)
+    seeds = m.get("seeds") or [0]
+    lines = [f"**Finding** on {dataset} ({profile} profile, {len(seeds)} seed{'s' if len(seeds) > 1 else ''}, {m.get('n_test', '?')} test images):"]
+    if dataset == "phantom":
+        lines[0] += " the built-in phantom shows the mechanisms; it decides nothing about the paper."
+    learned = learned_table(folder)
+    if len(learned):
+        yes = [r["method"] for _, r in learned.iterrows() if r["learned"]]
+        no = [r["method"] for _, r in learned.iterrows() if not r["learned"]]
+        against = "all-background" + (" and the non-learned baseline" if learned["versus_baseline"].astype(bool).any() else "")
+        lines.append(f"- learned (beat {against}): {', '.join(yes) or 'none'}" + (f"; learned nothing measurable, so judged on nothing: {', '.join(no)}" if no else ""))
+    records = claims_mod.read_claims(folder)
+    if records:
+        frame = claims_mod.claims_frame([claims_mod.with_provenance(c, m, folder, folder.parents[2]) for c in records])
+        counts = frame["verdict"].str.replace(claims_mod.RUN_DATA, dataset).value_counts()
+        lines.append("- verdicts: " + "; ".join(f"{v} {n}" for v, n in counts.items()))
+        if dataset != "phantom":  # the claims a reader came for, each with its number
+            shown = 0
+            for _, r in frame.sort_values("kind", key=lambda k: k != "comparison", kind="stable").iterrows():
+                if shown == MAX_FINDING_LINES:
+                    lines.append(f"- ... and {len(frame) - shown} more in the tables below")
+                    break
+                number = f"{r['reproduced']:+.3f}" if r["kind"] == "comparison" else f"{r['reproduced']:.3f} (reported {r['reported']:.3f})"
+                ci = format_ci(r["ci_low"], r["ci_high"], signed=r["kind"] == "comparison") if r["ci_of"] == "reproduced" else ""
+                lines.append(f"- *{r['verdict'].replace(claims_mod.RUN_DATA, dataset)}*: {r['claim']}, {number}{' ' + ci if ci else ''}")
+                shown += 1
+    return "\n".join(lines)

@@ -67,10 +67,45 @@ def verdict_table(root: Path) -> list[str]:
     return lines
 
 
+def real_tables(root: Path) -> list[str]:
+    """Real data first: for every result folder made on a real dataset, which methods learned
+    (Dice per image against the non-learned baseline, paired, with its CI) and every claim about
+    methods with its verdict."""
+    from mammorepro.metrics import NON_LEARNED
+    from mammorepro.report.learned import learned_table
+
+    lines = []
+    for folder in run_folders(root, None, "metrics.json"):
+        m = json.loads((folder / "metrics.json").read_text())
+        if m.get("dataset", "phantom") == "phantom":
+            continue
+        dataset = m["dataset"]
+        lines += [f"Real data, from {_origin(folder, root)}, {len(m.get('seeds') or [0])} seed(s):", ""]
+        learned = learned_table(folder)
+        if len(learned):
+            lines += ["| method | Dice / lesion image | non-learned baseline | gain over it [95 % CI] | learned |", "|---|---|---|---|---|"]
+            for _, r in learned.iterrows():
+                base = r[NON_LEARNED]
+                gain = "" if base is None or np.isnan(base) else f"{r['baseline_difference']:+.3f} {format_ci(r['baseline_ci_low'], r['baseline_ci_high'], signed=True)}"
+                base_text = "" if base is None or np.isnan(base) else f"{base:.3f}"
+                lines.append(f"| {r['method']} | {r['dice_lesion_images']:.3f} | {base_text} | {gain} | {'yes' if r['learned'] else 'no'} |")
+            lines.append("")
+        records = [c for c in claims_mod.read_claims(folder) if c.kind == "comparison"]
+        if records:
+            frame = claims_mod.claims_frame([claims_mod.with_provenance(c, m, folder, root) for c in records])
+            lines += ["| claim about methods | verdict | difference [CI] | seeds agreeing |", "|---|---|---|---|"]
+            for _, r in frame.iterrows():
+                lines.append(
+                    f"| {r['claim']} | {r['verdict'].replace(claims_mod.RUN_DATA, dataset)} | {r['reproduced']:+.3f} {format_ci(r['ci_low'], r['ci_high'], signed=True)} | {r['seeds_agree']} of {r['n_seeds']} |"
+                )
+            lines.append("")
+    return lines
+
+
 def section(results_root: str | Path = "results") -> str:
-    """The generated block, markers included."""
+    """The generated block, markers included: real data first, then the phantom."""
     root = Path(results_root)
-    body = shared_table(root) + verdict_table(root)
+    body = real_tables(root) + shared_table(root) + verdict_table(root)
     if body:
         body += lock_mod.summary_lines(root, lock_mod.LOCK)
     if not body:
