@@ -7,6 +7,9 @@ import pytest
 from tests_helpers import assert_run_properties, assert_refused_in_one_line, load_smoke_run
 
 from mammorepro.papers import p2
+from mammorepro.metrics import NON_LEARNED
+from mammorepro.models import non_learned
+import pandas as pd
 
 
 @pytest.mark.parametrize(
@@ -41,7 +44,11 @@ def smoke_p2(smoke_book):
 def test_p2_smoke_writes_every_table_and_figure(smoke_p2):
     run, metrics = smoke_p2["run"], smoke_p2["metrics"]
     assert {p.name for p in (run / "figures").iterdir()} >= {"clahe.png", "training.png", "predictions.png"}
-    assert set(metrics["methods"]) == {"U-Net", "MultiRes U-Net", "all-background"}
+    assert set(metrics["methods"]) == {"U-Net", "MultiRes U-Net", "all-background", NON_LEARNED}
+    # the non-learned baseline, its one quantile fitted on the training images, is in the per-case table
+    assert metrics["non_learned"]["quantile"] in non_learned.QUANTILES
+    assert (pd.read_csv(run / "per_case.csv")["method"] == NON_LEARNED).sum() == metrics["n_test"]
+    assert (run / "figures" / "learning_curves.png").is_file()
     # every reported number under each candidate definition, with the trivial prediction beside it
     claims = metrics["claims"]
     assert len(claims) == sum(len(p2.CANDIDATE_DEFINITIONS[r["metric"]]) for r in p2.REPORTED)

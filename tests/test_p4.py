@@ -9,6 +9,7 @@ import pytest
 from tests_helpers import assert_run_properties, assert_refused_in_one_line, load_smoke_run
 
 from mammorepro.papers import p4
+from mammorepro.metrics import NON_LEARNED
 
 
 @pytest.mark.parametrize(
@@ -66,7 +67,7 @@ def smoke_p4(smoke_book):
 def test_p4_smoke_writes_every_table_and_figure(smoke_p4):
     run, metrics = smoke_p4["run"], smoke_p4["metrics"]
     assert {p.name for p in (run / "figures").iterdir()} >= {"crops.png", "training.png", "metrics.png", "predictions.png"}
-    assert set(metrics["methods"]) == {*p4.MODELS, "all-background"}
+    assert set(metrics["methods"]) == {*p4.MODELS, "all-background", NON_LEARNED}
     # every stage of every seed trained, in the paper's order, on SGD with the piecewise schedule
     assert [r["variant"] for r in metrics["runs"]] == list(p4.MODELS) * 2 and metrics["seeds"] == [0, 1]
     train = json.loads((run / "config.json").read_text())["train"]

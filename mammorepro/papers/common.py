@@ -243,13 +243,17 @@ def record_run(
     config_extra: dict | None = None,
     figures: dict | None = None,
     claims: Callable[[Path], list] | None = None,
+    baseline: bool = True,
 ) -> Path:
     """Write results/<paper>/<dataset>/<profile>/ as a whole: config.json (parameters,
     preprocessing, data generator, split scheme and ``config_extra``), metrics.json
     (:func:`provenance` + ``metrics``), per_case.csv, env.json (the device actually used), the
     figures and, for a chapter with claims, claims.json (``claims(folder)`` computed from the
-    files just written, before the folder is renamed into place)."""
-    metrics, per_case = with_non_learned(metrics, per_case, prepared)
+    files just written, before the folder is renamed into place). ``baseline``: score the
+    non-learned segmenter on the same test images (:func:`with_non_learned`); off where the
+    per-case rows are not the test part's images (p3 scores whole images its own way)."""
+    if baseline:
+        metrics, per_case = with_non_learned(metrics, per_case, prepared)
     figures = dict(figures or {})
     if metrics.get("runs") and "learning_curves" not in figures:
         figures["learning_curves"] = learning_curves(metrics["runs"], f"{paper} on {cfg['dataset']} ({cfg['profile']})")
@@ -265,11 +269,11 @@ def with_non_learned(metrics: dict, per_case: pd.DataFrame, prepared: Prepared) 
     (:mod:`mammorepro.models.non_learned`: the brightest region, its one quantile fitted on the
     training images), scored on the same test images by the same code, under the run's main
     rule: the baseline a method must beat to have "learned". Unchanged when the per-case table
-    is not one row per test image of ``prepared`` (p3 scores whole images of its own)."""
+    does not hold the test part's images."""
     test, train = prepared.parts.get("test"), prepared.parts.get("train")
     if test is None or train is None or not len(test) or "method" not in per_case or "case_id" not in per_case:
         return metrics, per_case
-    if not set(per_case["case_id"]) <= set(test.case_ids) or np.asarray(test.images).ndim != 3:
+    if not set(test.case_ids) <= set(per_case["case_id"]) or np.asarray(test.images).ndim != 3:
         return metrics, per_case
     quantile = non_learned.fit_quantile(train.images, train.masks)
     scores = score_masks(non_learned.segment(test.images, quantile), prepared)

@@ -668,7 +668,7 @@ def record(cfg: dict, data: Data, pretrained: Pretrained | None, results: list[S
         "detector_train": detector_config(cfg, cfg["det_iterations"], cfg["seed"]).to_dict(),
         "loss": "dice",
     }
-    return record_run(PAPER, cfg, prepared, metrics, pd.concat(frames, ignore_index=True), extra, figures, claims=claims)
+    return record_run(PAPER, cfg, prepared, metrics, pd.concat(frames, ignore_index=True), extra, figures, claims=claims, baseline=False)
 
 
 # ----------------------------------------------------------------------------- figures
