@@ -105,5 +105,6 @@ def test_chapter_page_opens_with_its_finding(smoke_book, name):
     assert "{glue:md} finding" in first.source
     glued = [o for c in nb.cells for o in c.get("outputs", []) if o.get("metadata", {}).get("scrapbook", {}).get("name") == "finding"]
     assert len(glued) == 1
-    text = glued[0]["data"]["text/markdown"]
+    # glued with display=False: the bundle's keys carry myst-nb's "application/papermill.record/" prefix
+    text = next(v for k, v in glued[0]["data"].items() if k.endswith("text/markdown"))
     assert text.startswith("**Finding** on phantom (smoke profile") and "learned" in text
