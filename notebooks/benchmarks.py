@@ -46,6 +46,19 @@ engine = {name: benchmarks.engine_table(r) for name, r in results.items() if nam
 pd.concat(engine, names=["file"]) if engine else "no engine_speed result yet: run python benchmarks/engine_speed.py"
 
 # %% [markdown]
+# ## CPU settings for the `real` profile: threads, channels_last, bf16, torch.compile, cached crops
+#
+# `benchmarks/cpu_settings.py`: each setting changes one thing against today's loop, all of
+# them in turn in every round of one process; the ratio is the median of the paired ratios.
+
+# %%
+cpu = {name: benchmarks.cpu_settings_table(r) for name, r in results.items() if name.startswith("cpu_settings")}
+pd.concat(cpu, names=["file"]) if cpu else "no cpu_settings result yet: run python benchmarks/cpu_settings.py"
+
+# %%
+{name: r.get("cpu_flags") for name, r in results.items() if name.startswith("cpu_settings")}
+
+# %% [markdown]
 # ## The dense CRF: torch vs pydensecrf2
 
 # %%

@@ -74,6 +74,24 @@ def engine_table(result: dict) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index(["model", "setting"])
 
 
+def cpu_settings_table(result: dict) -> pd.DataFrame:
+    """Per model and CPU setting (``benchmarks/cpu_settings.py``): images/s, the paired ratio over
+    today's loop, and which setting was fastest."""
+    rows = []
+    for model, m in result["models"].items():
+        for setting, s in m["settings"].items():
+            rows.append(
+                {
+                    "model": model,
+                    "setting": setting,
+                    "img/s": round(s["images_per_s"], 2),
+                    "x today's loop": round(s["over_today"], 2),
+                    "fastest": setting == m["fastest"],
+                }
+            )
+    return pd.DataFrame(rows).set_index(["model", "setting"])
+
+
 def crf_tables(result: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(agreement on the p1 test set, seconds per image and speed-up per backend and size)."""
     agree = result.get("agreement", {})
