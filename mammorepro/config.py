@@ -40,9 +40,13 @@ COMMON_PARAMETERS = (
 )
 
 # the values every paper chapter starts from (its profiles add and override)
-CHAPTER_BASE = {"dataset": "phantom", "data_root": "", "seed": 0, "n_seeds": 1, "device": "auto", "results_root": "results", "resume": False}
-# what the ``real`` profile changes in a chapter's default (each chapter adds its own budget)
-REAL = {"n_seeds": 3, "resume": True}
+CHAPTER_BASE = {"dataset": "phantom", "data_root": "", "seed": 0, "n_seeds": 1, "device": "auto", "results_root": "results", "resume": False, "channels_last": False}
+# what the ``real`` profile changes in a chapter's default (each chapter adds its own budget).
+# channels_last by measurement (benchmarks/cpu_settings.py, benchmarks/results/cpu_settings.json: x1.24 for
+# p1's DS U-Net, x1.03 for p2's MultiRes U-Net on 2 AVX2 cores, fp32 kept). bf16 autocast was
+# faster still (x1.34, x1.38) but changes the arithmetic of training, and torch.compile helped one
+# model and slowed the other (x1.50, x0.75): neither is a default.
+REAL = {"n_seeds": 3, "resume": True, "channels_last": True}
 
 
 def resolve(profiles: Mapping[str, Mapping], profile: str = "default", **params) -> dict:

@@ -47,6 +47,7 @@ def train_config(cfg: dict, **overrides) -> TrainConfig:
         "threshold": cfg.get("threshold", 0.5),
         "device": cfg.get("device", "auto"),
         "seed": cfg["seed"],
+        "channels_last": cfg.get("channels_last", False),
     }
     values.update(overrides)
     return TrainConfig(**values)
