@@ -4,10 +4,12 @@ pasting, and the smoke notebook's result files with pinned numbers."""
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 from tests_helpers import assert_refused_in_one_line, load_smoke_run
 
 from mammorepro.detection import two_stage
+from mammorepro.metrics import NON_LEARNED
 from mammorepro.papers import p3
 
 
@@ -87,6 +89,11 @@ def test_p3_smoke_runs_every_stage_and_writes_every_table(smoke_p3):
     assert not any(c["comparable"] for c in metrics["claims"])
     config = json.loads((run / "config.json").read_text())
     assert config["split_scheme"].startswith("five random 70/30") and config["detector_train"]["resize_every"] == 10
+    # the non-learned baseline is scored on the same whole test images, its quantile fitted on T1's training images
+    per_case = pd.read_csv(run / "per_case.csv")
+    baseline = per_case[per_case["method"] == NON_LEARNED]
+    assert metrics["non_learned"]["quantile"] > 0 and set(baseline["case_id"]) == set(per_case[per_case["method"] == "U-Net / one-stage"]["case_id"])
+    assert set(baseline["split"]) == {"T1"} and len(baseline) == metrics["n_test"]
 
 
 # What the smoke run (16 phantom cases of which 15 have masses, 256 x 128 images, Darknet-53 at

@@ -252,7 +252,7 @@ def record_run(
     figures and, for a chapter with claims, claims.json (``claims(folder)`` computed from the
     files just written, before the folder is renamed into place). ``baseline``: score the
     non-learned segmenter on the same test images (:func:`with_non_learned`); off where the
-    per-case rows are not the test part's images (p3 scores whole images its own way)."""
+    per-case rows are not the test part's images."""
     if baseline:
         metrics, per_case = with_non_learned(metrics, per_case, prepared)
     figures = dict(figures or {})
