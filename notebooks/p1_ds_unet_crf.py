@@ -68,7 +68,7 @@ crf_gaussian_compat = None
 crf_bilateral_sxy = None
 crf_bilateral_schan = None
 crf_bilateral_compat = None
-crf_prob_shift = None  # the released code adds 0.1 to the probabilities before the CRF
+crf_prob_shift = None  # 0 (the paper); the released code adds 0.1 to the probabilities before the CRF
 crf_backend = None  # pydensecrf (the reference, CPU) | torch (the same CRF on a GPU)
 device = "auto"  # auto | cpu | cuda
 results_root = "results"
@@ -247,16 +247,18 @@ deviations.frame("p1")
 #   `bce_pos_weight` 0.3, plus the released log-Dice, each weight 1. All of them are parameters.
 # - **Optimiser.** AdamW, lr 1e-3, cosine annealing over the run (the released code anneals over
 #   24 iterations). The weight decay is not stated: 0.01, torch's default.
-# - **CRF.** The defaults are the released settings: spatial stds 3 and 7, 5 iterations,
-#   compatibilities 1 and 1, probabilities + 0.1, and an intensity std of 0.001 on a [0, 1]
-#   image (0.255 grey levels). They come from `utils/PostProcessing.py`, where the function sits
+# - **CRF.** The defaults are the released kernels: spatial stds 3 and 7, 5 iterations,
+#   compatibilities 1 and 1, and an intensity std of 0.001 on a [0, 1] image (0.255 grey
+#   levels). The released probabilities + 0.1 is `-p crf_prob_shift 0.1`, not the default: it
+#   lifts an unlearned network's flat map just below 0.5 above 0.5 and the CRF then labels every
+#   pixel as mass (`tests/test_crf.py`); folders made before this change used it. They come from `utils/PostProcessing.py`, where the function sits
 #   inside a string literal, so we cannot tell whether the published numbers used it. With that
 #   intensity std the bilateral kernel links almost no pixel pairs across an edge, so this CRF
 #   smooths rather than snapping to intensity edges (`tests/test_crf.py` shows both behaviours
 #   on a synthetic disc). The chapter therefore also scores an edge-aware CRF on the same
 #   probabilities as a control (pydensecrf's example kernels: intensity std 13,
 #   compatibilities 3 and 10, no shift). To make it the main CRF:
-#   `-p crf_bilateral_schan 13 -p crf_gaussian_compat 3 -p crf_bilateral_compat 10 -p crf_prob_shift 0`.
+#   `-p crf_bilateral_schan 13 -p crf_gaussian_compat 3 -p crf_bilateral_compat 10`.
 # - **Evaluation.** The authors' code thresholds each 8-bit map with Otsu's method and scores
 #   only images with a mass. Its sensitivity swaps false positives and false negatives, so it
 #   computes precision. We report the Otsu rule as "authors' evaluation" (`methods_otsu` in

@@ -32,20 +32,35 @@ def test_crf_pulls_the_boundary_to_the_intensity_edge():
     assert after > before + 0.05, (before, after)
 
 
-def test_default_crf_is_the_released_setting_and_is_not_edge_aware():
+def test_default_crf_is_the_released_setting_without_its_shift_and_is_not_edge_aware():
     p = CRFParams()
     assert (p.iterations, p.gaussian_sxy, p.bilateral_sxy, p.gaussian_compat, p.bilateral_compat) == (5, 3.0, 7.0, 1.0, 1.0)
-    assert p.bilateral_schan == pytest.approx(0.001 * 255) and p.prob_shift == 0.1
+    assert p.bilateral_schan == pytest.approx(0.001 * 255) and p.prob_shift == 0.0
     # an intensity std of 0.26 grey levels links almost no pixel pairs across the disc's edge:
-    # the released setting barely moves the boundary, the edge-aware one snaps it to the edge
+    # the released kernels act as a light smoother (they remove the ragged noise of the 0.5
+    # contour: +0.059 Dice here), the edge-aware one snaps the contour to the edge (+0.097); the
+    # released + 0.1 shift grows the too-large contour further and cancels the smoother's gain
     image, truth, prob = _disc_case(3)
 
     def dice(q):
         return dice_per_image((q >= 0.5)[None], truth[None])[0]
 
     released_gain = dice(dense_crf(prob, image)) - dice(prob)
+    shifted_gain = dice(dense_crf(prob, image, CRFParams(prob_shift=0.1))) - dice(prob)
     edge_gain = dice(dense_crf(prob, image, EDGE_AWARE)) - dice(prob)
-    assert released_gain < 0.03 and edge_gain > 0.08, (released_gain, edge_gain)
+    assert shifted_gain < 0.03 < released_gain < edge_gain - 0.02 and edge_gain > 0.08, (shifted_gain, released_gain, edge_gain)
+
+
+@pytest.mark.parametrize("level", [0.42, 0.47, 0.49])
+def test_a_flat_map_keeps_its_label_without_the_released_shift(level):
+    """Why DS U-Net + CRF once labelled almost every pixel as mass: an unlearned network's flat map
+    just below 0.5, lifted above 0.5 by the released code's + 0.1. Without the shift (the
+    default) the CRF keeps it background; with it, every pixel turns into mass."""
+    image, _, _ = _disc_case(0)
+    flat = np.full(image.shape, level, np.float32)
+    assert (dense_crf(flat, image) < 0.5).all()
+    assert (dense_crf(np.full(image.shape, 1 - level, np.float32), image) >= 0.5).all()
+    assert (dense_crf(flat, image, CRFParams(prob_shift=0.1)) >= 0.5).all()
 
 
 def test_crf_parameters_are_checked_and_matter():

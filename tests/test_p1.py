@@ -86,7 +86,7 @@ def test_p1_smoke_writes_every_method_and_table(smoke_p1):
     per_case = pd.read_csv(run / "per_case.csv")
     assert set(per_case["rule"]) == {"p >= 0.5", "otsu"} and len(per_case) == (2 * 8 + 1) * metrics["n_test"]  # + the non-learned baseline, one rule
     config = json.loads((run / "config.json").read_text())
-    assert config["crf"]["bilateral_sxy"] == 7.0 and config["crf"]["prob_shift"] == 0.1
+    assert config["crf"]["bilateral_sxy"] == 7.0 and config["crf"]["prob_shift"] == 0.0
     assert config["train"]["optimizer"] == "adamw" and config["train"]["scheduler"] == "cosine"
 
 

@@ -111,7 +111,7 @@ _COMMON = {
     "bce_pos_weight": 0.3,
     "bce_neg_weight": 0.7,  # > bce_pos_weight: false positives cost more (sec. I, contribution 3)
     "side_weight": 1.0,
-    # dense CRF (sec. II.1), the released settings (see mammorepro.post.crf)
+    # dense CRF (sec. II.1), the released kernels without their probability shift (see mammorepro.post.crf)
     "crf": True,
     "crf_iterations": 5,
     "crf_gaussian_sxy": 3.0,
@@ -119,7 +119,7 @@ _COMMON = {
     "crf_bilateral_sxy": 7.0,
     "crf_bilateral_schan": 0.255,  # grey levels 0..255 (0.001 on [0, 1])
     "crf_bilateral_compat": 1.0,
-    "crf_prob_shift": 0.1,
+    "crf_prob_shift": 0.0,  # the released code's + 0.1 turns a flat map just below 0.5 into all-mass (mammorepro.post.crf)
     "crf_backend": "pydensecrf",  # the reference (CPU); "torch": the same CRF on the GPU (mammorepro.post.crf_torch)
 }
 PROFILES = {

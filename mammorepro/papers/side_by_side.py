@@ -63,7 +63,7 @@ METHODS = {
     "U-Net": Method("p2", "U-Net (Ronneberger 2015) at p2's widths; p2's BCE loss"),
     "MultiRes U-Net": Method("p2", "MultiRes U-Net at p2's widths (alpha 1.67); p2's BCE loss"),
     "DS U-Net": Method("p1", "DS U-Net (SE attention, 6 side outputs, fusion) at p1's widths; p1's deep-supervision BCE + log-Dice loss"),
-    "DS U-Net + CRF": Method("p1", "the DS U-Net's probabilities refined by p1's dense CRF (released settings)"),
+    "DS U-Net + CRF": Method("p1", "the DS U-Net's probabilities refined by p1's dense CRF (released kernels, no probability shift)"),
     "FCN8": Method("p4", "FCN8 on VGG16 at p4's width; p4's class-frequency-weighted BCE, trained in one stage"),
     "Dilation10": Method("p4", "Dilation10 front end + context module at p4's width, trained in one stage (p4's global stage); weighted BCE"),
     "DeepLabv3": Method("p4", "DeepLabv3, ResNet18 with GroupNorm at p4's width; weighted BCE"),

@@ -10,7 +10,13 @@ along intensity edges.
 The defaults are the values of the authors' released ``utils/PostProcessing.py`` (a function
 left inside a string literal there, but the only statement of their settings): spatial stds
 3 and 7, intensity std 0.001 on a [0, 1] image (0.255 grey levels), both compatibilities 1,
-probabilities + 0.1, 5 iterations. With so small an intensity std the bilateral kernel links
+5 iterations -- except its ``probabilities + 0.1``, which is ``prob_shift=0.1``, not the default.
+That shift is why DS U-Net + CRF labelled almost every pixel as mass on the phantom: a network
+that has not learned outputs a flat map just below 0.5 (0.42-0.49); +0.1 lifts every pixel above
+0.5, the unary then prefers mass everywhere, and the nearly pixel-local kernels have no evidence
+to undo it. The paper states a unary "from the probabilities" and no shift, so the default is
+0: a map below 0.5 everywhere stays background, one above 0.5 stays mass
+(tests/test_crf.py::test_a_flat_map_keeps_its_label_without_the_released_shift). With so small an intensity std the bilateral kernel links
 almost no pixel pairs, so the released CRF acts mostly as a light Gaussian smoother: the p1
 chapter says so, and every value is a parameter (pydensecrf's own example uses intensity std
 13 and compatibilities 3 and 10).

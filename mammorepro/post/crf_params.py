@@ -17,7 +17,7 @@ class CRFParams:
     bilateral_sxy: float = 7.0
     bilateral_schan: float = 0.255  # intensity std in 0..255 grey levels (0.001 on [0, 1])
     bilateral_compat: float = 1.0
-    prob_shift: float = 0.1  # added to the foreground probability before the unary
+    prob_shift: float = 0.0  # added to the foreground probability before the unary (the released code: 0.1)
 
     def __post_init__(self) -> None:
         ok = (
