@@ -23,11 +23,16 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 PINNED = [
     ("tour", "test_notebooks", "methods"),
     ("p1", "test_p1", "methods"),
-    ("p1", "test_p1", "methods_otsu"),
+    ("p1", "test_p1", "methods_authors"),
     ("p2", "test_p2", "methods"),
     ("p4", "test_p4", "methods"),
     ("p5", "test_p5", "methods"),
 ]
+
+
+# a key renamed after the measurement: p1's authors' rule was Otsu on every map when measured;
+# the pinned values are the all-background prediction's, the same under either rule
+MEASURED_AS = {"methods_authors": "methods_otsu"}
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +47,7 @@ def test_pinned_values_do_not_move_across_cpu_code_paths(measured, chapter, modu
     exact = importlib.import_module(module).EXACT
     for method, values in exact.items():
         for name, value in values.items():
-            entry = measured["values"][f"{chapter}/phantom/smoke:{key}/{method}/{name}"]
+            entry = measured["values"][f"{chapter}/phantom/smoke:{MEASURED_AS.get(key, key)}/{method}/{name}"]
             assert entry["spread"] == 0, (chapter, key, method, name, entry)
 
 
