@@ -9,6 +9,7 @@ import pytest
 from tests_helpers import assert_refused_in_one_line, load_smoke_run
 
 from mammorepro.data import PhantomConfig
+from mammorepro.metrics import NON_LEARNED
 from mammorepro.papers import real_data, side_by_side
 
 
@@ -49,7 +50,9 @@ def test_smoke_notebook_tables_every_method_against_the_baseline(smoke_book):
         assert (table[f"{metric}_low"] <= table[metric] + 1e-9).all() and (table[metric] <= table[f"{metric}_high"] + 1e-9).all(), metric
     assert not np.isnan(table.loc[side_by_side.TWO_STAGE, "tpr"]) and np.isnan(table.loc["U-Net", "tpr"])
     per_case = pd.read_csv(got["run"] / "per_case.csv")
-    assert set(per_case["method"]) == set(table.index) and (per_case["split"] == "default").all()
+    # every method of the table, plus the non-learned baseline scored on the same images
+    assert set(per_case["method"]) == set(table.index) | {NON_LEARNED} and (per_case["split"] == "default").all()
+    assert m["methods"][NON_LEARNED]["dice_per_image"] == m["non_learned"]["dice_per_image"] and 0 < m["non_learned"]["quantile"] < 1
     assert per_case.groupby("method").size().nunique() == 1  # every method scored the same images
     from mammorepro.report import file_sha256
 
@@ -83,6 +86,11 @@ def test_mias_runs_five_folds_by_patient_on_circle_masks(tmp_path):
     m = json.loads((out / "metrics.json").read_text())
     assert m["dataset"] == "mias" and m["splits"] == ["fold1", "fold2"]
     assert m["n_test"] == sum(len(p.parts["test"]) for p in result.prepared)
+    # the baseline is fitted and scored fold by fold: every test image once, each fold's quantile kept
+    per_case = pd.read_csv(out / "per_case.csv")
+    baseline = per_case[per_case["method"] == NON_LEARNED]
+    assert sorted(baseline["case_id"]) == sorted(per_case[per_case["method"] == "U-Net"]["case_id"])
+    assert set(baseline["split"]) == {"fold1", "fold2"} and len(m["non_learned"]["per_fold"]) == 2
     runs = real_data.side_by_side_runs(results)
     assert real_data.runs_overview(runs)["dataset"].tolist() == ["mias"]
     assert "mias / smoke / cpu" in real_data.beside(runs).columns
