@@ -265,19 +265,28 @@ def record_run(
     return rec.dir
 
 
-def with_non_learned(metrics: dict, per_case: pd.DataFrame, prepared: Prepared) -> tuple[dict, pd.DataFrame]:
+def with_non_learned(metrics: dict, per_case: pd.DataFrame, *prepared: Prepared) -> tuple[dict, pd.DataFrame]:
     """``metrics`` and ``per_case`` with the non-learned segmenter's rows
     (:mod:`mammorepro.models.non_learned`: the brightest region, its one quantile fitted on the
     training images), scored on the same test images by the same code, under the run's main
-    rule: the baseline a method must beat to have "learned". Unchanged when the per-case table
-    does not hold the test part's images."""
-    test, train = prepared.parts.get("test"), prepared.parts.get("train")
-    if test is None or train is None or not len(test) or "method" not in per_case or "case_id" not in per_case:
+    rule: the baseline a method must beat to have "learned". With several folds (one
+    :class:`Prepared` each) the quantile is fitted fold by fold and every fold's test images are
+    scored together, as the methods are (``per_fold`` keeps each fold's quantile). Unchanged when
+    the per-case table does not hold the test parts' images."""
+    folds = [p for p in prepared if p.parts.get("test") is not None and p.parts.get("train") is not None and len(p.parts["test"])]
+    if not folds or len(folds) < len(prepared) or "method" not in per_case or "case_id" not in per_case:
         return metrics, per_case
-    if not set(test.case_ids) <= set(per_case["case_id"]) or np.asarray(test.images).ndim != 3:
+    ids = set(per_case["case_id"])
+    if any(not set(p.parts["test"].case_ids) <= ids or np.asarray(p.parts["test"].images).ndim != 3 for p in folds):
         return metrics, per_case
-    quantile = non_learned.fit_quantile(train.images, train.masks)
-    scores = score_masks(non_learned.segment(test.images, quantile), prepared)
+    scores = SegmentationScores(empty=EMPTY_MASK_POLICY)
+    per_fold, split_of = [], {}
+    for p in folds:
+        test, train = p.parts["test"], p.parts["train"]
+        quantile = non_learned.fit_quantile(train.images, train.masks)
+        scores.update(np.asarray(non_learned.segment(test.images, quantile), dtype=bool), test.masks > 0, test.case_ids)
+        per_fold.append({"split": p.split_name, "quantile": quantile})
+        split_of.update(dict.fromkeys(test.case_ids, p.split_name))
     f = scores.per_case()
     f.insert(1, "method", NON_LEARNED)
     if "seed" in per_case:
@@ -286,8 +295,9 @@ def with_non_learned(metrics: dict, per_case: pd.DataFrame, prepared: Prepared) 
         main = [r for r in per_case["rule"].astype(str).unique() if r.startswith("p >=")]
         f.insert(3, "rule", main[0] if main else per_case["rule"].iloc[0])
     if "split" in per_case:
-        f.insert(0, "split", prepared.split_name)
-    metrics = {**metrics, "non_learned": {"method": NON_LEARNED, "quantile": quantile, "fitted_on": "training images with a lesion (mean Dice)", **scores.summary()}}
+        f.insert(0, "split", f["case_id"].map(split_of))
+    fitted = {"quantile": per_fold[0]["quantile"]} if len(per_fold) == 1 else {"per_fold": per_fold}
+    metrics = {**metrics, "non_learned": {"method": NON_LEARNED, **fitted, "fitted_on": "training images with a lesion (mean Dice)", **scores.summary()}}
     if isinstance(metrics.get("methods"), dict):
         metrics["methods"] = {**metrics["methods"], NON_LEARNED: scores.summary()}
     return metrics, pd.concat([per_case, f[[c for c in per_case.columns if c in f]]], ignore_index=True)

@@ -40,7 +40,7 @@ from mammorepro.detection.msf import component_boxes
 from mammorepro.engine import ArraySegmentationDataset
 from mammorepro.errors import ConfigError
 from mammorepro.losses import WeightedBCELoss, build_loss, frequency_weights
-from mammorepro.metrics import NON_LEARNED, SegmentationScores, bootstrap_ci, bootstrap_pooled_ci, format_estimate, seed_interval
+from mammorepro.metrics import SegmentationScores, bootstrap_ci, bootstrap_pooled_ci, format_estimate, seed_interval
 from mammorepro.detection import two_stage
 from mammorepro.detection.two_stage import FullImages
 from mammorepro.papers import common, p1, p2, p3, p4, p5
@@ -416,22 +416,6 @@ def per_case(result: Result) -> pd.DataFrame:
     return frame
 
 
-def with_baseline(metrics: dict, frame: pd.DataFrame, prepared: list) -> tuple[dict, pd.DataFrame]:
-    """The non-learned segmenter (:func:`~mammorepro.papers.common.with_non_learned`) fitted and
-    scored fold by fold, as every method is; with several folds its summary is the mean of the
-    folds' (each fold's is kept under ``non_learned.per_fold``)."""
-    summaries = []
-    for p in prepared:
-        metrics, frame = common.with_non_learned(metrics, frame, p)
-        if "non_learned" in metrics:
-            summaries.append(metrics["non_learned"])
-    if len(summaries) > 1:
-        mean = {k: float(np.mean([s[k] for s in summaries])) for k, v in summaries[0].items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
-        metrics["non_learned"] = {**summaries[0], **mean, "per_fold": summaries}
-        metrics["methods"][NON_LEARNED] = {k: v for k, v in mean.items() if k != "quantile"}
-    return metrics, frame
-
-
 def record(cfg: dict, result: Result, table: pd.DataFrame, figures: dict | None = None) -> Path:
     """Write results/side_by_side/<dataset>/<profile>/ as a whole: config, metrics (provenance,
     the table, every method's summary, the detector's runs, training times), per-case scores,
@@ -454,19 +438,19 @@ def _write(rec, cfg: dict, result: Result, table: pd.DataFrame, figures: dict | 
     )
     first = result.prepared[0]
     metrics = {
-            **common.provenance(PAPER, cfg, first),
-            "split_name": ",".join(result.splits),
-            "n_test": int(sum(len(p.parts["test"]) for p in result.prepared)),
-            "n_test_with_lesion": int(sum(int(p.parts["test"].masks.reshape(len(p.parts["test"]), -1).any(axis=1).sum()) for p in result.prepared)),
-            "n_test_including_normals": result.all_test,
-            "seeds": result.seeds,
-            "splits": result.splits,
-            "table": table.to_dict(orient="records"),
-            "methods": {m: common.mean_summary(s) for m, s in result.scores.items()},
-            "detection": result.detection,
-            "runs": result.runs,
+        **common.provenance(PAPER, cfg, first),
+        "split_name": ",".join(result.splits),
+        "n_test": int(sum(len(p.parts["test"]) for p in result.prepared)),
+        "n_test_with_lesion": int(sum(int(p.parts["test"].masks.reshape(len(p.parts["test"]), -1).any(axis=1).sum()) for p in result.prepared)),
+        "n_test_including_normals": result.all_test,
+        "seeds": result.seeds,
+        "splits": result.splits,
+        "table": table.to_dict(orient="records"),
+        "methods": {m: common.mean_summary(s) for m, s in result.scores.items()},
+        "detection": result.detection,
+        "runs": result.runs,
     }
-    metrics, frame = with_baseline(metrics, per_case(result), result.prepared)
+    metrics, frame = common.with_non_learned(metrics, per_case(result), *result.prepared)
     rec.write_metrics(metrics)
     rec.write_per_case(frame)
     rec.write_env(str(common.resolve_device(cfg.get("device", "auto"))))
