@@ -25,12 +25,10 @@ device, CPU flags, versions and commit.
 from __future__ import annotations
 
 import argparse
-import copy
 import statistics
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from mammorepro.engine import ArraySegmentationDataset, TrainConfig, fit
@@ -38,6 +36,8 @@ from mammorepro.losses import build_loss
 from mammorepro.papers import p1, p2
 from mammorepro.preprocess.augment import build_augmentation
 from mammorepro.report import environment, write_json
+
+from engine_speed import data as synthetic_data  # this folder's script: the same synthetic batches
 
 BASELINE = "today's loop"
 SETTINGS = {
@@ -59,11 +59,10 @@ def models() -> dict:
 
 
 def dataset(n: int, size: int, augment: bool) -> ArraySegmentationDataset:
-    rng = np.random.default_rng(0)
-    x = rng.random((n, size, size), dtype=np.float32)
-    y = np.zeros((n, size, size), np.uint8)
-    y[:, size // 3 : size // 2, size // 3 : size // 2] = 1
-    return ArraySegmentationDataset(x, y, augment=build_augmentation(seed=0) if augment else None)
+    """engine_speed's synthetic batches, with the training augmentation drawn per image or not."""
+    ds = synthetic_data(n, size)
+    ds.augment = build_augmentation(seed=0) if augment else None
+    return ds
 
 
 def cpu_flags() -> list[str]:

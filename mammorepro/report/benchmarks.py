@@ -51,45 +51,42 @@ def machines(results: dict[str, dict]) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("file")
 
 
+def _per_model_and_setting(result: dict, columns) -> pd.DataFrame:
+    """One row per (model, setting) of a throughput file: ``columns(model_entry, setting,
+    setting_entry)`` gives the row's values."""
+    rows = [
+        {"model": model, "setting": setting, **columns(m, setting, s)}
+        for model, m in result["models"].items()
+        for setting, s in m["settings"].items()
+    ]
+    return pd.DataFrame(rows).set_index(["model", "setting"])
+
+
 def engine_table(result: dict) -> pd.DataFrame:
     """Per model and setting: bare loop and engine images/s, their ratio against the target,
     the speed-up over fp32, achieved TFLOP/s, MFU and GPU busy share."""
-    rows = []
-    for model, m in result["models"].items():
-        for setting, s in m["settings"].items():
-            rows.append(
-                {
-                    "model": model,
-                    "setting": setting,
-                    "bare loop (img/s)": round(s["bare_images_per_s"], 2),
-                    "engine (img/s)": round(s["engine_images_per_s"], 2),
-                    "engine / bare": round(s["engine_over_bare"], 3),
-                    f"meets >= {ENGINE_TARGET}": s["engine_over_bare"] >= ENGINE_TARGET,
-                    "vs fp32": round(s["speedup_over_fp32"], 2),
-                    "TFLOP/s": round(s["achieved_tflops"], 4),
-                    "MFU": None if s.get("mfu") is None else round(s["mfu"], 3),
-                    "GPU busy %": s.get("gpu_busy_percent"),
-                }
-            )
-    return pd.DataFrame(rows).set_index(["model", "setting"])
+    return _per_model_and_setting(
+        result,
+        lambda m, setting, s: {
+            "bare loop (img/s)": round(s["bare_images_per_s"], 2),
+            "engine (img/s)": round(s["engine_images_per_s"], 2),
+            "engine / bare": round(s["engine_over_bare"], 3),
+            f"meets >= {ENGINE_TARGET}": s["engine_over_bare"] >= ENGINE_TARGET,
+            "vs fp32": round(s["speedup_over_fp32"], 2),
+            "TFLOP/s": round(s["achieved_tflops"], 4),
+            "MFU": None if s.get("mfu") is None else round(s["mfu"], 3),
+            "GPU busy %": s.get("gpu_busy_percent"),
+        },
+    )
 
 
 def cpu_settings_table(result: dict) -> pd.DataFrame:
     """Per model and CPU setting (``benchmarks/cpu_settings.py``): images/s, the paired ratio over
     today's loop, and which setting was fastest."""
-    rows = []
-    for model, m in result["models"].items():
-        for setting, s in m["settings"].items():
-            rows.append(
-                {
-                    "model": model,
-                    "setting": setting,
-                    "img/s": round(s["images_per_s"], 2),
-                    "x today's loop": round(s["over_today"], 2),
-                    "fastest": setting == m["fastest"],
-                }
-            )
-    return pd.DataFrame(rows).set_index(["model", "setting"])
+    return _per_model_and_setting(
+        result,
+        lambda m, setting, s: {"img/s": round(s["images_per_s"], 2), "x today's loop": round(s["over_today"], 2), "fastest": setting == m["fastest"]},
+    )
 
 
 def crf_tables(result: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
