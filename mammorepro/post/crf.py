@@ -16,9 +16,10 @@ that has not learned outputs a flat map just below 0.5 (0.42-0.49); +0.1 lifts e
 0.5, the unary then prefers mass everywhere, and the nearly pixel-local kernels have no evidence
 to undo it. The paper states a unary "from the probabilities" and no shift, so the default is
 0: a map below 0.5 everywhere stays background, one above 0.5 stays mass
-(tests/test_crf.py::test_a_flat_map_keeps_its_label_without_the_released_shift). With so small an intensity std the bilateral kernel links
-almost no pixel pairs, so the released CRF acts mostly as a light Gaussian smoother: the p1
-chapter says so, and every value is a parameter (pydensecrf's own example uses intensity std
+(tests/test_crf.py::test_a_flat_map_keeps_its_label_without_the_released_shift).
+
+With so small an intensity std the bilateral kernel links almost no pixel pairs, so the
+released CRF acts mostly as a light Gaussian smoother: the p1 chapter says so, and every value is a parameter (pydensecrf's own example uses intensity std
 13 and compatibilities 3 and 10).
 """
 
