@@ -58,9 +58,13 @@ encoder_weights = ""  # a local state dict for the encoder; empty: random initia
 bce_weight = None
 dice_weight = None
 dice_gamma = None  # the released loss: (-ln Dice) ** 0.3
+dice_reduction = None  # image: mean of (-ln D_i) ** 0.3 (Wong et al.) | batch: the released (-ln mean D_i) ** 0.3
 bce_pos_weight = None
 bce_neg_weight = None  # larger than bce_pos_weight: false positives cost more
-side_weight = None  # weight of the side-output losses (deep supervision); 0 switches it off
+side_weight = None  # weight of each side-output loss at epoch 0 (deep supervision); 0 switches it off
+side_targets = None  # boundary: encoder sides against the mask's boundary band (the released code) | mask
+side_boundary_radius = None  # the band: mask minus its erosion by a disk of this radius (released: 3)
+side_decay_epochs = None  # side weight x (1 - epoch / this) ** 2 (released: 100); 0: constant
 crf = None  # apply the dense CRF (True / False)
 crf_iterations = None
 crf_gaussian_sxy = None
@@ -101,9 +105,13 @@ cfg = p1.configure(
     bce_weight=bce_weight,
     dice_weight=dice_weight,
     dice_gamma=dice_gamma,
+    dice_reduction=dice_reduction,
     bce_pos_weight=bce_pos_weight,
     bce_neg_weight=bce_neg_weight,
     side_weight=side_weight,
+    side_targets=side_targets,
+    side_boundary_radius=side_boundary_radius,
+    side_decay_epochs=side_decay_epochs,
     crf=crf,
     crf_iterations=crf_iterations,
     crf_gaussian_sxy=crf_gaussian_sxy,
@@ -236,15 +244,22 @@ deviations.frame("p1")
 #   INbreast.
 # - **Resize.** Images are resized keeping their aspect ratio and zero-padded to a square. The
 #   paper's "resized to 256*256" may have stretched them.
-# - **Side outputs.** The released code feeds its side maps only to the fusion, so they are never
-#   supervised. It also passes them through BN + ReLU. Here each side output is a logit map
-#   supervised by the loss (`side_weight`), which is what the paper describes as deep
-#   supervision.
+# - **Side outputs.** As in the released `composite_loss` (Models/DeepSupervision.py, commit
+#   7109b32), the three encoder sides are supervised against the mask's boundary band (the mask
+#   minus its erosion by a disk of radius 3) and the three decoder sides against the mask, and
+#   the sides' summed loss is weighted by `(1 - t/100)^2` at epoch `t` (`side_targets`,
+#   `side_boundary_radius`, `side_decay_epochs`). The released side maps pass through BN + ReLU
+#   before the loss; ours are logits, so each side's loss sees a sigmoid probability as the
+#   output's does. `-p side_targets mask -p side_decay_epochs 0 -p side_weight 0.1667` gives
+#   this project's earlier form (every side against the mask, their mean, a constant weight):
+#   result folders made before this change used it and their config.json says so.
 # - **Loss.** The text says "Dice + weighted BCE that penalises false positives more". The
-#   released code trains with the log-Dice term alone, `(-ln Dice)^0.3`. It defines, without
-#   using it, a BCE weighted 0.7 on positives and 0.3 on negatives, which penalises false
-#   *negatives* more. We follow the text: weighted BCE with `bce_neg_weight` 0.7 >
-#   `bce_pos_weight` 0.3, plus the released log-Dice, each weight 1. All of them are parameters.
+#   released code trains with the log-Dice term alone, `(-ln mean_i D_i)^0.3` (the power of the
+#   log of the batch's mean Dice). It defines, without using it, a BCE weighted 0.7 on positives
+#   and 0.3 on negatives, which penalises false *negatives* more. We follow the text: weighted
+#   BCE with `bce_neg_weight` 0.7 > `bce_pos_weight` 0.3, plus the log-Dice per image,
+#   `mean_i (-ln D_i)^0.3` (Wong et al.'s form; `-p dice_reduction batch` gives the released
+#   one), each weight 1. All of them are parameters.
 # - **Optimiser.** AdamW, lr 1e-3, cosine annealing over the run (the released code anneals over
 #   24 iterations). The weight decay is not stated: 0.01, torch's default.
 # - **CRF.** The defaults are the released kernels: spatial stds 3 and 7, 5 iterations,

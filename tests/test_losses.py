@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 import torch
 
@@ -58,9 +59,72 @@ def test_deep_supervision_loss_adds_the_side_terms():
     bad = -good
     loss = DeepSupervisionLoss(SoftDiceLoss(smooth=0), side_weight=0.5)
     assert loss(good, t).item() == pytest.approx(0, abs=1e-6)  # a plain tensor: main term only
-    assert loss({"out": good, "sides": [bad, good]}, t).item() == pytest.approx(0.5 * (1 + 0) / 2, abs=1e-5)
+    assert loss({"out": good, "sides": [bad, good, bad]}, t).item() == pytest.approx(0.5 * (1 + 0 + 1), abs=1e-5)  # the sides' sum
     assert loss({"out": bad, "sides": []}, t).item() == pytest.approx(1, abs=1e-5)
     assert DeepSupervisionLoss(SoftDiceLoss(smooth=0), side_weight=0)({"out": good, "sides": [bad]}, t).item() == pytest.approx(0, abs=1e-6)
+
+
+def test_mask_boundary_is_the_mask_minus_its_erosion_by_a_disk():
+    # p1's released composite_loss: x - skimage's binary_erosion(x, disk(3)), which is scipy's
+    # with the border counted as mask (skimage's own binary_erosion is deprecated from 0.26)
+    from scipy.ndimage import binary_erosion
+    from skimage.morphology import disk
+
+    from mammorepro.losses import mask_boundary
+
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[:48, :48]
+    mask = ((yy - 20) ** 2 / 150 + (xx - 26) ** 2 / 60 <= 1) | ((yy < 6) & (xx < 10))  # an ellipse and a blob cut by the border
+    mask |= rng.random(mask.shape) < 0.02  # specks the erosion removes whole
+    want = mask & ~binary_erosion(mask, disk(3), border_value=1)
+    got = mask_boundary(torch.from_numpy(mask.astype(np.float32))[None, None], 3)[0, 0].numpy().astype(bool)
+    assert got.any() and np.array_equal(got, want)
+    assert not (got & ~mask).any()  # the band lies inside the mask
+
+
+def test_released_deep_supervision_uses_boundary_targets_and_a_decaying_weight():
+    from mammorepro.losses import DeepSupervisionLoss, mask_boundary
+
+    t = torch.zeros(2, 1, 32, 32)
+    t[..., 8:24, 8:24] = 1
+    edge = mask_boundary(t, 3)
+    saturate = lambda m: m * 60 - 30  # noqa: E731
+    loss = DeepSupervisionLoss(SoftDiceLoss(smooth=0), side_weight=1.0, boundary_sides=1, decay_epochs=100)
+    # side 0 (an encoder side) is scored against the band, side 1 against the mask
+    right = {"out": saturate(t), "sides": [saturate(edge), saturate(t)]}
+    swapped = {"out": saturate(t), "sides": [saturate(t), saturate(edge)]}
+    assert loss(right, t).item() == pytest.approx(0, abs=1e-5)
+    assert loss(swapped, t).item() > 0.4  # 2 x (1 - Dice of the band against the square), 0.485
+    # (1 - t / 100) ** 2 at epoch t: 1, 0.25, then 0 once t passes 100
+    wrong = {"out": saturate(t), "sides": [saturate(1 - t), saturate(1 - t)]}
+    full = loss(wrong, t).item()
+    loss.set_epoch(50)
+    assert loss.weight() == pytest.approx(0.25) and loss(wrong, t).item() == pytest.approx(0.25 * full, rel=1e-5)
+    loss.set_epoch(150)
+    assert loss(wrong, t).item() == pytest.approx(0, abs=1e-6)
+    with pytest.raises(ConfigError, match="decay_epochs >= 0"):
+        DeepSupervisionLoss(SoftDiceLoss(), decay_epochs=-1)
+
+
+def test_the_engine_tells_the_loss_its_epoch():
+    from mammorepro.engine import ArraySegmentationDataset, TrainConfig, fit
+    from mammorepro.models import create_model
+
+    class Recording(SoftDiceLoss):
+        def __init__(self):
+            super().__init__()
+            self.epochs = []
+
+        def set_epoch(self, epoch):
+            self.epochs.append(epoch)
+
+    images = np.random.default_rng(0).random((4, 16, 16)).astype(np.float32)
+    masks = (images > 0.7).astype(np.uint8)
+    ds = ArraySegmentationDataset(images, masks, [f"c{i}" for i in range(4)])
+    torch.manual_seed(0)
+    rec = Recording()
+    fit(create_model("unet", base=2, depth=1), ds, ds, rec, TrainConfig(epochs=3, batch_size=2, device="cpu"), progress=False)
+    assert rec.epochs == [0, 1, 2]
 
 
 def test_log_dice_loss_matches_its_formula_per_image():
@@ -84,6 +148,13 @@ def test_log_dice_loss_matches_its_formula_per_image():
     value.backward()
     assert torch.isfinite(good.grad).all() and good.grad.abs().sum() > 0
     assert LogDiceLoss()(good.detach() - 0.1 * good.grad, target) < value
+    # the released form: the power of the log of the batch's mean Dice, larger here than the
+    # mean of the per-image powers (x ** 0.3 is concave)
+    batch = (-torch.log(dice.mean())) ** 0.3
+    assert LogDiceLoss(gamma=0.3, reduction="batch")(logits, target).item() == pytest.approx(batch.item(), rel=1e-6)
+    assert batch.item() != pytest.approx(expected.item(), rel=1e-3)
+    with pytest.raises(ConfigError, match="reduction 'sum'"):
+        LogDiceLoss(reduction="sum")
     assert build_loss("bce+logdice", weights=(1, 1), logdice_gamma=1.0, bce_neg_weight=0.7)(logits, target).item() > 0
     with pytest.raises(ConfigError, match="gamma"):
         LogDiceLoss(gamma=0)

@@ -334,6 +334,8 @@ def fit(
             train_ds.set_epoch(cfg.seed, epoch)
         if sampler is not None:
             sampler.set_epoch(epoch)
+        if hasattr(loss_fn, "set_epoch"):  # a loss that changes with the epoch (p1's decaying side weight)
+            loss_fn.set_epoch(epoch)
         model.train()
         # the epoch's loss sum and pooled TP, FP, FN, TN stay on the device: one sync per epoch
         total = torch.zeros((), dtype=torch.float64, device=device)

@@ -35,23 +35,31 @@ class LogDiceLoss(nn.Module):
     ``(-ln D_i) ** gamma``, with the per-image soft Dice
     ``D_i = (2 sum p t + smooth) / (sum p^2 + sum t^2 + smooth)`` (squared denominator, as in
     Milletari et al. 2016 eq. 1). ``gamma < 1`` weights images that are already well segmented
-    less than a plain ``1 - D`` does. The p1 authors' released code trains with this form,
-    ``gamma = 0.3`` and ``smooth = 1``.
+    less than a plain ``1 - D`` does.
 
-    Per image, unlike :class:`SoftDiceLoss`: an image without a mass contributes a term that
-    pushes its prediction towards empty."""
+    ``reduction="batch"`` is the p1 authors' released form (Models/DeepSupervision.py,
+    ``soft_dice_loss``, gamma 0.3, smooth 1): ``(-ln mean_i D_i) ** gamma``, the power of the
+    log of the batch's mean Dice. ``"image"`` (the default, Wong et al.'s) weighs every image
+    alike: an image without a mass contributes a term that pushes its prediction towards
+    empty."""
 
-    def __init__(self, gamma: float = 0.3, smooth: float = 1.0, squared: bool = True):
+    REDUCTIONS = ("image", "batch")
+
+    def __init__(self, gamma: float = 0.3, smooth: float = 1.0, squared: bool = True, reduction: str = "image"):
         super().__init__()
         if gamma <= 0 or smooth <= 0:
             raise ConfigError(f"log-Dice loss needs gamma > 0 and smooth > 0, got gamma={gamma}, smooth={smooth}")
-        self.gamma, self.smooth, self.squared = gamma, smooth, squared
+        if reduction not in self.REDUCTIONS:
+            raise ConfigError(f"log-Dice reduction {reduction!r}: use 'image' (mean of (-ln D_i)^gamma) or 'batch' ((-ln mean D_i)^gamma, the p1 released code's)")
+        self.gamma, self.smooth, self.squared, self.reduction = gamma, smooth, squared, reduction
 
     def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         p = torch.sigmoid(logits.float()).flatten(1)
         t = target.float().flatten(1)
         denom = (p * p).sum(1) + (t * t).sum(1) if self.squared else p.sum(1) + t.sum(1)
         dice = (2 * (p * t).sum(1) + self.smooth) / (denom + self.smooth)
+        if self.reduction == "batch":
+            dice = dice.mean(0, keepdim=True)
         # clamp: (-ln D) ** gamma has an infinite slope at D = 1
         return (-torch.log(dice)).clamp_min(1e-6).pow(self.gamma).mean()
 
@@ -116,22 +124,63 @@ class WeightedSum(nn.Module):
         return sum(w * m(logits, target) for w, m in zip(self.weights, self.terms))
 
 
+def disk(radius: int) -> torch.Tensor:
+    """A disk of ``radius`` pixels as a (2r+1) x (2r+1) 0/1 footprint (skimage's ``disk``)."""
+    r = torch.arange(-radius, radius + 1, dtype=torch.float32)
+    return ((r[:, None] ** 2 + r[None, :] ** 2) <= radius * radius).float()
+
+
+def mask_boundary(target: torch.Tensor, radius: int = 3) -> torch.Tensor:
+    """The mask minus its erosion by a disk of ``radius``: a band ``radius`` pixels wide inside
+    the mask's edge (p1's released ``composite_loss``, Models/DeepSupervision.py at 7109b32,
+    ``be``: ``x - binary_erosion(x, disk(3))``). Outside the image counts as mask, as in
+    skimage's erosion, so a mass cut by the border keeps no band along the border."""
+    t = (target.float() > 0.5).float()
+    k = disk(radius).to(t.device)[None, None]
+    hits = F.conv2d(F.pad(t, (radius,) * 4, value=1.0), k)
+    eroded = (hits >= k.sum() - 0.5).float()
+    return t * (1 - eroded)
+
+
 class DeepSupervisionLoss(nn.Module):
     """Loss for models that return ``{"out", "sides"}`` (deep supervision, p1 sec. I
-    contribution 1): ``main(out) + side_weight * mean_i side(side_i)``. A plain tensor output
-    gets ``main`` alone, as does a dict without side outputs."""
+    contribution 1): ``main(out) + w(t) * sum_i side(side_i, target_i)``.
 
-    def __init__(self, main: nn.Module, side: nn.Module | None = None, side_weight: float = 1.0):
+    As in p1's released ``composite_loss`` (Models/DeepSupervision.py, commit 7109b32): the first
+    ``boundary_sides`` side outputs (the encoder's, which "attend to boundaries") are supervised
+    against :func:`mask_boundary`, the others against the mask, and the side weight decays with
+    the epoch ``t`` (0-based, set by the engine through :meth:`set_epoch`):
+    ``w(t) = side_weight * max(0, 1 - t / decay_epochs) ** 2``; ``decay_epochs=0`` keeps it
+    constant. ``boundary_sides=0, decay_epochs=0, side_weight=1/n_sides`` is the earlier
+    behaviour of this project (every side against the mask, their mean, a constant weight). A
+    plain tensor output gets ``main`` alone, as does a dict without side outputs."""
+
+    def __init__(self, main: nn.Module, side: nn.Module | None = None, side_weight: float = 1.0, boundary_sides: int = 0, boundary_radius: int = 3, decay_epochs: float = 0.0):
         super().__init__()
+        if boundary_sides < 0 or boundary_radius < 1 or decay_epochs < 0 or side_weight < 0:
+            raise ConfigError(f"deep supervision needs side_weight >= 0, boundary_sides >= 0, boundary_radius >= 1 and decay_epochs >= 0, got {side_weight}, {boundary_sides}, {boundary_radius}, {decay_epochs}")
         self.main, self.side, self.side_weight = main, side if side is not None else main, float(side_weight)
+        self.boundary_sides, self.boundary_radius, self.decay_epochs = int(boundary_sides), int(boundary_radius), float(decay_epochs)
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def weight(self) -> float:
+        """The side weight at the current epoch."""
+        if not self.decay_epochs:
+            return self.side_weight
+        return self.side_weight * max(0.0, 1.0 - self.epoch / self.decay_epochs) ** 2
 
     def forward(self, output, target: torch.Tensor) -> torch.Tensor:
         if isinstance(output, torch.Tensor):
             return self.main(output, target)
         loss = self.main(output["out"], target)
         sides = list(output.get("sides", []))
-        if sides and self.side_weight:
-            loss = loss + self.side_weight * sum(self.side(s, target) for s in sides) / len(sides)
+        w = self.weight()
+        if sides and w:
+            edge = mask_boundary(target, self.boundary_radius) if self.boundary_sides else None
+            loss = loss + w * sum(self.side(s, edge if k < self.boundary_sides else target) for k, s in enumerate(sides))
         return loss
 
 

@@ -15,9 +15,11 @@ summarised in the project's design notes; no code is copied):
 * fusion: the last decoder stage's features and the six side maps are concatenated and a
   learnable 1x1 conv produces the output (contribution 2).
 
-Differences from the released code, on purpose: side branches end in logits (no BN + ReLU after
-the 1x1 conv) because here each one is supervised by the loss (the paper's "deep supervision");
-the released model has a single output, so its side maps only feed the fusion.
+The released model has a single Keras output, but its ``composite_loss`` closes over the six
+side tensors and supervises them (commit 7109b32): the encoder sides against the mask's boundary
+band, the decoder sides against the mask (:class:`mammorepro.losses.DeepSupervisionLoss`).
+Difference from the released code, on purpose: side branches end in logits (no BN + ReLU after
+the 1x1 conv), so that a side's loss sees a probability after the sigmoid, as the output's does.
 
 ``forward`` returns a dict: ``out`` (the prediction: the fusion, or a 1x1 head on the last
 decoder features when ``fusion=False``) and ``sides`` (the six side logits, empty when
@@ -26,6 +28,8 @@ ablation; ``fusion=False`` keeps the supervised side branches but predicts from 
 """
 
 from __future__ import annotations
+
+ENCODER_SIDES = 3  # the first three of the six side outputs come from the encoder (levels 2-4)
 
 import torch
 import torch.nn.functional as F

@@ -21,11 +21,12 @@ def item(topic: str, paper: str, code: str, ours: str, why: str, status: str) ->
 
 P1 = [
     item("side-output supervision", "contribution 1: the side outputs are deeply supervised",
-         "Models/DeepSupervision.py composite_loss (commit 7109b32): encoder sides against the mask boundary (mask minus its erosion by a disk of radius 3), decoder sides against the mask, side weight (1 - t/100)^2 decaying with the epoch t",
-         "every side output against the full mask, with a constant side weight (side_weight)",
-         "the boundary targets and the decaying weight need the epoch inside the loss, which the engine does not pass; not measured", "disclosed"),
+         "Models/DeepSupervision.py composite_loss (commit 7109b32): encoder sides against the mask boundary (mask minus its erosion by a disk of radius 3), decoder sides against the mask, their sum weighted (1 - t/100)^2 at epoch t",
+         "the same (side_targets boundary, side_boundary_radius 3, side_decay_epochs 100, side_weight 1 per side); the side maps are logits where the released ones pass BN + ReLU",
+         "fixed; folders made before this change supervised every side against the mask with their mean and a constant weight (-p side_targets mask -p side_decay_epochs 0 -p side_weight 0.1667), and their config.json lacks side_targets", "fixed"),
     item("log-Dice term", "exponential logarithmic Dice, gamma 0.3", "(-ln mean_i D_i)^0.3: the power of the log of the batch's mean Dice",
-         "mean_i (-ln D_i)^0.3 (Wong et al.'s per-image form)", "per-image terms weigh every image alike; not measured", "disclosed"),
+         "mean_i (-ln D_i)^0.3 (Wong et al.'s per-image form); -p dice_reduction batch gives the released form",
+         "per-image terms weigh every image alike; not measured", "parameter"),
     item("dropout", "not stated", "element dropout", "channel dropout (Dropout2d) at the same rate", "not measured", "disclosed"),
     item("weight decay", "not stated", "none", "0.01 (AdamW's default)", "not measured", "disclosed"),
     item("input channels", "not stated", "3 (the grey image repeated)", "1", "the same information; fewer first-layer weights", "disclosed"),

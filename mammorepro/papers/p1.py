@@ -32,6 +32,7 @@ from mammorepro.errors import ConfigError
 from mammorepro.losses import DeepSupervisionLoss, build_loss
 from mammorepro.metrics import SegmentationScores
 from mammorepro.models import check_input_size, count_parameters, create_model
+from mammorepro.models.ds_unet import ENCODER_SIDES
 from mammorepro.papers.common import (
     Prepared,
     Runs,
@@ -107,13 +108,18 @@ _COMMON = {
     "dropout": 0.5,
     "weight_decay": 1e-2,  # not stated; torch's AdamW default
     # the combined loss: bce_weight * weighted BCE + dice_weight * (-ln soft Dice) ** dice_gamma,
-    # on the output and (times side_weight, averaged) on each side output
+    # on the output and on each side output, the sides' sum times a weight that decays with the
+    # epoch (mammorepro.losses.DeepSupervisionLoss, as the released composite_loss)
     "bce_weight": 1.0,
     "dice_weight": 1.0,
     "dice_gamma": 0.3,
+    "dice_reduction": "image",  # mean of (-ln D_i)^0.3 (Wong et al.); "batch": the released (-ln mean D_i)^0.3
     "bce_pos_weight": 0.3,
     "bce_neg_weight": 0.7,  # > bce_pos_weight: false positives cost more (sec. I, contribution 3)
-    "side_weight": 1.0,
+    "side_weight": 1.0,  # each side output's weight at epoch 0 (the released code: 1)
+    "side_targets": "boundary",  # released: encoder sides against the mask's boundary band, decoder sides against the mask; "mask": all against the mask
+    "side_boundary_radius": 3,  # the band: mask minus its erosion by a disk of this radius (released: 3)
+    "side_decay_epochs": 100.0,  # side weight x (1 - t / this) ** 2 at epoch t (released: 100); 0 keeps it constant
     # dense CRF (sec. II.1), the released kernels without their probability shift (see mammorepro.post.crf)
     "crf": True,
     "crf_iterations": 5,
@@ -154,9 +160,11 @@ def configure(profile: str = "default", **params) -> dict:
         raise ConfigError(f"base_width={cfg['base_width']} must be >= 1 and dropout={cfg['dropout']} in [0, 1)")
     if not 0 < cfg["threshold"] < 1:
         raise ConfigError(f"threshold={cfg['threshold']} must be in (0, 1); the authors' rule is always reported beside it")
-    weights = [cfg[k] for k in ("bce_weight", "dice_weight", "bce_pos_weight", "bce_neg_weight", "side_weight")]
+    weights = [cfg[k] for k in ("bce_weight", "dice_weight", "bce_pos_weight", "bce_neg_weight", "side_weight", "side_decay_epochs")]
     if min(weights) < 0 or cfg["bce_weight"] + cfg["dice_weight"] == 0:
-        raise ConfigError("loss weights must be >= 0, and bce_weight + dice_weight > 0")
+        raise ConfigError("loss weights (and side_decay_epochs) must be >= 0, and bce_weight + dice_weight > 0")
+    if cfg["side_targets"] not in SIDE_TARGETS:
+        raise ConfigError(f"side_targets={cfg['side_targets']!r}: use 'boundary' (the released code: encoder sides against the mask's boundary band) or 'mask' (every side against the mask)")
     if cfg["encoder_weights"]:
         if not Path(cfg["encoder_weights"]).expanduser().is_file():
             raise ConfigError(f"encoder_weights={cfg['encoder_weights']!r} is not a file: give a local state dict (.pth) or leave it empty")
@@ -181,17 +189,30 @@ def crf_params(cfg: dict) -> CRFParams:
     )
 
 
+SIDE_TARGETS = ("boundary", "mask")
+
+
 def build_p1_loss(cfg: dict) -> nn.Module:
     """The combined loss (sec. I contribution 3) on the output, plus the same loss on each side
-    output (deep supervision, contribution 1)."""
+    output (deep supervision, contribution 1), as the released ``composite_loss`` combines them:
+    the three encoder sides ("attend to boundaries") against the mask's boundary band, the three
+    decoder sides against the mask, their sum weighted by ``side_weight * (1 - t / 100) ** 2``
+    at epoch ``t``."""
     combined = build_loss(
         "bce+logdice",
         weights=(cfg["bce_weight"], cfg["dice_weight"]),
         bce_pos_weight=cfg["bce_pos_weight"],
         bce_neg_weight=cfg["bce_neg_weight"],
         logdice_gamma=cfg["dice_gamma"],
+        logdice_reduction=cfg["dice_reduction"],
     )
-    return DeepSupervisionLoss(combined, side_weight=cfg["side_weight"])
+    return DeepSupervisionLoss(
+        combined,
+        side_weight=cfg["side_weight"],
+        boundary_sides=ENCODER_SIDES if cfg["side_targets"] == "boundary" else 0,
+        boundary_radius=cfg["side_boundary_radius"],
+        decay_epochs=cfg["side_decay_epochs"],
+    )
 
 
 def build_model(cfg: dict, variant: str, seed: int) -> nn.Module:
@@ -330,7 +351,7 @@ def record(cfg: dict, prepared: Prepared, runs: Runs, scored: Scored, figures: d
     frames = per_seed_case_frames({f"p >= {cfg['threshold']}": scored.scores, AUTHORS_RULE: scored.scores_authors}, seeds(cfg))
     extra = {
         "train": train_config(cfg, optimizer="adamw", scheduler="cosine").to_dict(),
-        "loss": {"spec": "bce+logdice with deep supervision", **{k: cfg[k] for k in ("bce_weight", "dice_weight", "dice_gamma", "bce_pos_weight", "bce_neg_weight", "side_weight")}},
+        "loss": {"spec": "bce+logdice with deep supervision", **{k: cfg[k] for k in ("bce_weight", "dice_weight", "dice_gamma", "dice_reduction", "bce_pos_weight", "bce_neg_weight", "side_weight", "side_targets", "side_boundary_radius", "side_decay_epochs")}},
         "crf": crf_params(cfg).to_dict() if cfg["crf"] else None,
     }
     return record_run(PAPER, cfg, prepared, metrics, frames, extra, figures, claims=claims)

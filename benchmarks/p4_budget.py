@@ -1,0 +1,79 @@
+"""Which training budget lets p4's models learn on a real dataset (issue 21, item 1): a probe
+on the *validation* part only, so that the choice never sees a test image.
+
+    python benchmarks/p4_budget.py --data-root ../shared/realdata/cdd-cesm [--dataset cdd-cesm]
+        [--models fcn32,unet,dilation10-front,deeplabv3] [--out benchmarks/results]
+
+Each setting is the ``real`` profile with a few parameters changed; every setting trains every
+listed model once (seed 0) on the same split and crops, and the file records each model's best
+validation Dice over the images with a lesion, the epoch that gave it, the epochs run, the last
+training loss against the first (a loss that does not move means nothing was learned) and the
+training seconds. The p4 chapter's ``real`` profile takes the setting this probe supports; the
+notebook prints the table from ``p4_budget.json`` (nothing typed by hand).
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from mammorepro.papers import p4
+from mammorepro.report import environment, write_json
+
+# today's ``real`` budget first; each other setting changes what its name says
+SETTINGS = {
+    "phantom budget (lr 0.1, 15 epochs, best epoch by validation loss)": {"lr": 0.1, "epochs": 15, "monitor": "loss"},
+    "same, best epoch by validation Dice over lesion images": {"lr": 0.1, "epochs": 15, "monitor": "lesion_dice"},
+    "lr 0.01, 40 epochs, lesion Dice": {"lr": 0.01, "epochs": 40, "monitor": "lesion_dice", "patience": 10},
+    "lr 0.01, 40 epochs, lesion Dice, widths x2": {"lr": 0.01, "epochs": 40, "monitor": "lesion_dice", "patience": 10, "width": 0.25, "unet_base": 16},
+}
+
+
+def probe(dataset: str, data_root: str, models: str, settings: dict) -> list[dict]:
+    rows = []
+    with tempfile.TemporaryDirectory() as scratch:  # checkpoints of a probe never meet a real run's
+        for name, change in settings.items():
+            cfg = p4.configure("real", dataset=dataset, data_root=data_root, results_root=str(Path(scratch) / "results"), models=models, n_seeds=1, resume=False, **change)
+            prepared = p4.prepare(cfg, p4.load(cfg))
+            t0 = time.perf_counter()
+            runs = p4.train_models(cfg, prepared)
+            for run in runs.runs:
+                h = run.history.rows
+                best = max(h, key=lambda r: r["val_dice_lesion"])
+                rows.append(
+                    {
+                        "setting": name,
+                        **{k: cfg[k] for k in ("lr", "epochs", "monitor", "patience", "width", "unet_base")},
+                        "model": run.variant,
+                        "best_val_dice_lesion": best["val_dice_lesion"],
+                        "epoch_of_best_val_dice_lesion": best["epoch"],
+                        "val_dice_lesion_at_kept_epoch": h[run.history.best_epoch]["val_dice_lesion"] if run.history.best_epoch >= 0 else float("nan"),
+                        "epochs_run": len(h),
+                        "train_loss_first": h[0]["train_loss"],
+                        "train_loss_last": h[-1]["train_loss"],
+                        "train_seconds": run.train_seconds,
+                    }
+                )
+            print(f"{name}: {time.perf_counter() - t0:.0f} s", flush=True)
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--dataset", default="cdd-cesm")
+    ap.add_argument("--data-root", required=True)
+    ap.add_argument("--models", default="fcn32,unet,dilation10-front,deeplabv3")
+    ap.add_argument("--out", default="benchmarks/results")
+    args = ap.parse_args()
+    rows = probe(args.dataset, args.data_root, args.models, SETTINGS)
+    out = Path(args.out) / "p4_budget.json"
+    write_json(out, {"what": __doc__.splitlines()[0], "dataset": args.dataset, "split": "the p4 real profile's patient split, validation part", "seed": 0, "threads": torch.get_num_threads(), "rows": rows, "environment": environment()})
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
