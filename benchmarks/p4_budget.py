@@ -71,7 +71,7 @@ def main() -> None:
     args = ap.parse_args()
     rows = probe(args.dataset, args.data_root, args.models, SETTINGS)
     out = Path(args.out) / "p4_budget.json"
-    write_json(out, {"what": __doc__.splitlines()[0], "dataset": args.dataset, "split": "the p4 real profile's patient split, validation part", "seed": 0, "threads": torch.get_num_threads(), "rows": rows, "environment": environment()})
+    write_json(out, {"what": __doc__.splitlines()[0], "dataset": args.dataset, "split": "the p4 real profile's patient split, validation part", "seed": 0, "threads": torch.get_num_threads(), "rows": rows, "env": environment("cpu")})
     print(f"wrote {out}")
 
 

@@ -65,15 +65,31 @@ def test_the_reported_pair_implies_mostly_perfect_batches():
     assert not p5.implied_mixture(0.5, 0.9)["consistent"]  # F1 too high for any such mixture
 
 
-def test_encoder_weights_load_from_a_local_file_and_are_recorded(tmp_path):
-    source = p5.build_model({"encoder": "efficientnet-b3", "encoder_weights": ""}, seed=7)
+def test_encoder_weights_load_with_imagenet_input_statistics(tmp_path):
+    from mammorepro.models import create_model
+    from mammorepro.models.input_norm import IMAGENET_MEAN, IMAGENET_STD
+
+    source = create_model("smp-unet", encoder_name="efficientnet-b3", in_channels=3, seed=7)  # an RGB encoder, as ImageNet's
     path = tmp_path / "b3.pth"
     torch.save(source.encoder.state_dict(), path)
     cfg = p5.configure("smoke", results_root=str(tmp_path / "results"), encoder_weights=str(path))
-    model = p5.build_model(cfg, seed=0)
     key = "_conv_stem.weight"
-    assert torch.equal(model.encoder.state_dict()[key], source.encoder.state_dict()[key])
-    assert not torch.equal(p5.build_model({**cfg, "encoder_weights": ""}, seed=0).encoder.state_dict()[key], source.encoder.state_dict()[key])
+    stem = source.encoder.state_dict()[key]
+    model = p5.build_model(cfg, seed=0).eval()
+    assert p5.imagenet_input(cfg) and torch.equal(model.encoder.state_dict()[key], stem)  # the RGB filters, kept
+    # the network sees the grey image repeated to R, G, B, each standardised by ImageNet's statistics
+    x = torch.rand(2, 1, 64, 64)
+    rgb = torch.cat([(x - m) / s for m, s in zip(IMAGENET_MEAN, IMAGENET_STD)], dim=1)
+    with torch.no_grad():
+        assert torch.allclose(model(x), model.model(rgb), atol=1e-6)
+        assert not torch.allclose(model(x), model.model(x.expand(-1, 3, -1, -1)), atol=1e-3)
+    # forced off: one grey channel, the file's RGB filters summed into it
+    summed = p5.build_model({**cfg, "input_norm": "none"}, seed=0)
+    assert torch.allclose(summed.encoder.state_dict()[key], stem.sum(1, keepdim=True))
+    # no weights: one grey channel in [0, 1], a random start
+    plain = p5.build_model({**cfg, "encoder_weights": ""}, seed=0)
+    assert not p5.imagenet_input({**cfg, "encoder_weights": ""}) and plain.encoder.state_dict()[key].shape[1] == 1
+    assert_refused_in_one_line(p5.configure, tmp_path, "input_norm=", input_norm="rgb")
 
 
 @pytest.fixture(scope="module")

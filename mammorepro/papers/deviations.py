@@ -66,13 +66,17 @@ P4 = [
     item("Dilation10 context module", "Table 6: ten 3 x 3 layers, dilations 1,1,2,4,8,16,16,32,1,1", "",
          "the ten layers of Table 6 (before: eight 3 x 3 layers and a 1 x 1, dilations 1,1,2,4,8,16,32,1)",
          "the table's receptive-field column is followed up to context8; its last two rows say 161 where 3 x 3 kernels give 165", "fixed"),
+    item("best epoch", "Table 8: validation patience 4 (MATLAB watches the validation loss)", "",
+         "patience 4 on the validation Dice over the images with a lesion; -p monitor loss gives MATLAB's rule",
+         "the loss rule kept an FCN32 epoch that predicts no mass (validation lesion Dice 0.000 against 0.135 at the epoch the Dice rule keeps, benchmarks/results/p4_budget.json); result folders made before this change used the loss", "parameter"),
     item("crop sizes", "each model trained on its own crop size", "", "one crop size (crop_size) for every model", "one crop dataset for all; not measured", "disclosed"),
     item("data", "100 private mammograms x 10 augmentations", "", "CDD-CESM (real) and the phantom", "the paper's data is private", "disclosed"),
 ]
 
 P5 = [
-    item("input normalisation", "ImageNet-pretrained encoder", "", "grey levels in [0, 1] repeated to 3 channels, no ImageNet mean / std",
-         "no ImageNet weights can be downloaded here, so the encoder starts from random weights and the statistics would not match anything", "disclosed"),
+    item("input normalisation", "ImageNet-pretrained encoder (segmentation_models' preprocess_input: ImageNet mean / std on RGB)", "",
+         "with encoder_weights: the grey image repeated to RGB and standardised by ImageNet's mean / std, the first convolution's RGB filters kept (input_norm auto); without: one grey channel in [0, 1]",
+         "fixed for pretrained runs; with random weights the statistics would match nothing, so the committed runs (no weights here) keep one channel; -p input_norm imagenet / none forces either", "parameter"),
     item("pretrained weights", "ImageNet EfficientNet-B3", "", "random initialisation unless encoder_weights names a local file; metrics.json records which",
          "no downloads here; a claim is comparable only with the paper's weights and data", "disclosed"),
     item("split", "CBIS-DDSM (its official train / test split presumably)", "", "a random 70 / 30 split by patient", "the same rule for every dataset; not measured", "disclosed"),

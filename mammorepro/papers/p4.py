@@ -133,7 +133,10 @@ _COMMON = {
     "weight_decay": 0.005,  # Table 8: L2 regularisation
     "lr_drop_every": 10,  # Table 8: piecewise schedule, period 10 epochs
     "lr_drop": 0.3,  # Table 8: drop factor
-    "monitor": "loss",  # MATLAB's ValidationPatience watches the validation loss
+    # the best epoch and early stopping: validation Dice over the images with a lesion. Table 8's
+    # MATLAB ValidationPatience watches the validation loss ("loss"), which kept an
+    # all-background FCN32 epoch on CDD-CESM (benchmarks/results/p4_budget.json)
+    "monitor": "lesion_dice",
     "threshold": 0.5,  # on the mass probability: argmax of the two classes
     "encoder_weights": "",  # local torchvision vgg16 state dict for the FCN and Dilation10 conv layers (width 1 only)
 }

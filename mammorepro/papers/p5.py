@@ -43,6 +43,7 @@ from mammorepro.errors import ConfigError
 from mammorepro.losses import build_loss
 from mammorepro.metrics import EFFECT, SegmentationScores, batch_pooled, bootstrap_ci, bootstrap_unpaired_difference, difference_verdict
 from mammorepro.models import check_input_size, count_parameters, create_model
+from mammorepro.models.input_norm import ImageNetInput
 from mammorepro.papers import common
 from mammorepro.papers.common import Prepared, Run, Runs, all_background, comparison_table, mean_summary, pick_cases, seeds
 from mammorepro.preprocess.augment import build_augmentation
@@ -84,6 +85,9 @@ _COMMON = {
     "threshold": 0.5,
     "encoder": "efficientnet-b3",
     "encoder_weights": "",  # a local .pth of the encoder's ImageNet weights; empty: random init
+    # auto: ImageNet mean / std on the grey image repeated to RGB when encoder_weights is given
+    # (the pretrained pipeline's preprocess_input), grey levels in [0, 1] on one channel otherwise
+    "input_norm": "auto",
     "lesion_types": "mass+calcification",  # or "mass"
     "split_mode": "patient",  # or "image": how the paper's protocol run is split
     "audit": True,  # also train the one-change runs of the claims audit
@@ -121,6 +125,8 @@ def configure(profile: str = "default", **params) -> dict:
         raise ConfigError(f"threshold={cfg['threshold']} must be in (0, 1)")
     if not 0 <= cfg["bn_momentum"] <= 1:
         raise ConfigError(f"bn_momentum={cfg['bn_momentum']} must be in [0, 1]; 0 keeps the encoder's own 0.01")
+    if cfg["input_norm"] not in INPUT_NORMS:
+        raise ConfigError(f"input_norm={cfg['input_norm']!r}: use auto (imagenet with encoder_weights, none without), imagenet or none")
     if cfg["encoder_weights"] and not Path(cfg["encoder_weights"]).expanduser().is_file():
         raise ConfigError(
             f"encoder_weights={cfg['encoder_weights']!r} is not a file: save the ImageNet encoder once on a machine with "
@@ -206,17 +212,29 @@ def twins_in_training(prepared: Prepared) -> float:
     return float(np.mean([c in train for c in test])) if test else float("nan")
 
 
+INPUT_NORMS = ("auto", "imagenet", "none")
+
+
+def imagenet_input(cfg: dict) -> bool:
+    """Does this run standardise its input by ImageNet's statistics (``input_norm``)?"""
+    return cfg["input_norm"] == "imagenet" or (cfg["input_norm"] == "auto" and bool(cfg["encoder_weights"]))
+
+
 def build_model(cfg: dict, seed: int) -> nn.Module:
     """smp U-Net with the EfficientNet-B3 encoder (its blocks carry batch norm and drop-connect
-    dropout), one grey input channel; ImageNet weights only from the local ``encoder_weights``
-    file (their first convolution's RGB filters summed to one channel). ``bn_momentum`` > 0
-    replaces the encoder's batch-norm momentum (see the notebook's deviations)."""
-    model = create_model("smp-unet", encoder_name=cfg["encoder"], encoder_weights=cfg["encoder_weights"] or None, seed=seed)
+    dropout); ImageNet weights only from the local ``encoder_weights`` file. With ImageNet
+    input statistics (:func:`imagenet_input`: by default whenever weights are given) the grey
+    image is repeated to RGB and standardised, and the first convolution keeps its RGB filters
+    (:class:`mammorepro.models.input_norm.ImageNetInput`); otherwise one grey channel in [0, 1]
+    (a weights file's RGB filters then summed to one channel). ``bn_momentum`` > 0 replaces the
+    encoder's batch-norm momentum (see the notebook's deviations)."""
+    rgb = imagenet_input(cfg)
+    model = create_model("smp-unet", encoder_name=cfg["encoder"], encoder_weights=cfg["encoder_weights"] or None, seed=seed, in_channels=3 if rgb else 1)
     if cfg.get("bn_momentum"):
         for module in model.encoder.modules():
             if isinstance(module, nn.BatchNorm2d):
                 module.momentum = cfg["bn_momentum"]
-    return model
+    return ImageNetInput(model) if rgb else model
 
 
 def loss_fn() -> nn.Module:
@@ -486,7 +504,7 @@ def claims_table(cfg: dict, scored: Scored) -> pd.DataFrame:
                 "n_images": int(np.isfinite(per_image).sum()),
                 "all-background, paper's definition": round(_mean(scored.keras["all-background"], key), 4),
                 "this run's data": cfg["dataset"],
-                "comparable": cfg["dataset"] == "cbis-ddsm" and cfg["lesion_types"] == "mass+calcification",
+                "comparable": cfg["dataset"] == "cbis-ddsm" and cfg["lesion_types"] == "mass+calcification" and bool(cfg["encoder_weights"]),
             }
         )
     return pd.DataFrame(rows)
@@ -525,7 +543,7 @@ def record(
     extra = {
         "train": common.train_config(cfg, monitor=cfg["monitor"]).to_dict(),
         "loss": "focal (gamma 2, alpha 0.25) + dice (smooth 1e-5)",
-        "model": {"name": "smp-unet", "encoder": cfg["encoder"], "encoder_weights": cfg["encoder_weights"] or None, "pretrained": bool(cfg["encoder_weights"])},
+        "model": {"name": "smp-unet", "encoder": cfg["encoder"], "encoder_weights": cfg["encoder_weights"] or None, "pretrained": bool(cfg["encoder_weights"]), "imagenet_input": imagenet_input(cfg)},
         "lesion_kinds": list(kinds(cfg)),
     }
     return common.record_run(PAPER, cfg, main.prepared, metrics, frames, extra, figures, claims=claims)

@@ -89,6 +89,40 @@ def cpu_settings_table(result: dict) -> pd.DataFrame:
     )
 
 
+def p4_budget_table(result: dict) -> pd.DataFrame:
+    """Per budget setting and model (``benchmarks/p4_budget.py``, validation part only): the best
+    validation Dice over lesion images, the one at the epoch the setting keeps, epochs run, and
+    how far the training loss moved (first to last epoch)."""
+    rows = [
+        {
+            "setting": r["setting"],
+            "model": r["model"],
+            "best val Dice (lesion images)": round(r["best_val_dice_lesion"], 3),
+            "at the kept epoch": round(r["val_dice_lesion_at_kept_epoch"], 3),
+            "epochs run": r["epochs_run"],
+            "train loss first -> last": f"{r['train_loss_first']:.4f} -> {r['train_loss_last']:.4f}",
+            "loss fell by %": round(100 * (1 - r["train_loss_last"] / r["train_loss_first"]), 1),
+            "train s": round(r["train_seconds"], 1),
+        }
+        for r in result["rows"]
+    ]
+    return pd.DataFrame(rows).set_index(["setting", "model"])
+
+
+def p4_budget_findings(result: dict, flat: float = 5.0) -> list[str]:
+    """Sentences written from the probe: per model, the largest fall of its training loss over
+    every setting (under ``flat`` % means it learned nothing in any), and the setting with the
+    best kept-epoch validation Dice."""
+    out = []
+    frame = pd.DataFrame(result["rows"])
+    for model, rows in frame.groupby("model", sort=False):
+        fall = 100 * (1 - rows["train_loss_last"] / rows["train_loss_first"])
+        best = rows.loc[rows["val_dice_lesion_at_kept_epoch"].idxmax()]
+        moved = "its training loss fell by at most" if fall.max() < flat else "its training loss fell by up to"
+        out.append(f"{model}: {moved} {fall.max():.1f} % in any setting; best kept-epoch validation Dice {best['val_dice_lesion_at_kept_epoch']:.3f} ({best['setting']})")
+    return out
+
+
 def crf_tables(result: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(agreement on the p1 test set, seconds per image and speed-up per backend and size)."""
     agree = result.get("agreement", {})
