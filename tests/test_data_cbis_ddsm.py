@@ -7,6 +7,7 @@ import pytest
 from conftest import FIXTURES
 from mammorepro.data import cbis_ddsm
 from mammorepro.data.phantom import PhantomConfig, make_cases
+from mammorepro.data.records import Case, Lesion
 from mammorepro.errors import ConfigError, DataError
 from tests_helpers import snapshot
 
@@ -250,3 +251,48 @@ def test_trailing_newline_and_spaces_in_paths_are_stripped(tree):
     assert index.problems == []
     case = next(c for c in index.cases if c.case_id == image_path.split("/")[0])
     assert case.patient_id == "P_00001"
+
+
+def _view(folder, kind, size=(40, 30)):
+    """A hand-made case of ``folder`` with one lesion of ``kind`` drawn as a circle."""
+    m = cbis_ddsm._FOLDER.match(folder)
+    r = 5 if kind == "mass" else 20
+    return Case(case_id=folder, patient_id=m.group(3), dataset="cbis-ddsm", image_path=None, view=m.group(5), laterality=m.group(4)[:1],
+                lesions=[Lesion(kind=kind, circle=(r, 10, 3))], meta={"abnormality_type": kind, "size": size}, official_split=m.group(2).lower())
+
+
+def test_one_view_in_a_mass_and_a_calc_folder_becomes_one_case_with_both_masks():
+    both = [_view("Calc-Training_P_00001_LEFT_CC", "calcification"), _view("Mass-Training_P_00001_LEFT_CC", "mass")]
+    alone = [_view("Mass-Test_P_00002_RIGHT_MLO", "mass"), _view("Calc-Test_P_00002_RIGHT_CC", "calcification")]
+    apart = [_view("Mass-Training_P_00003_LEFT_CC", "mass"), _view("Calc-Training_P_00003_LEFT_CC", "calcification", size=(41, 30))]
+    merged = cbis_ddsm.merge_views(both + alone + apart)
+    assert [c.case_id for c in merged] == [
+        "Mass-Training_P_00001_LEFT_CC+Calc-Training_P_00001_LEFT_CC",  # the Mass- copy first, its image kept
+        "Mass-Test_P_00002_RIGHT_MLO",
+        "Calc-Test_P_00002_RIGHT_CC",  # another view of the breast: not merged
+        "Mass-Training_P_00003_LEFT_CC",
+        "Calc-Training_P_00003_LEFT_CC",  # sizes differ: the masks would not overlay
+    ]
+    one = merged[0]
+    assert sorted(les.kind for les in one.lesions) == ["calcification", "mass"] and one.meta["merged_folders"][0].startswith("Mass-")
+    union = one.mask_for(("mass", "calcification"), shape=(40, 30))
+    assert union[5, 10] and union[20, 10] and not union[35, 25]  # both lesions in the union, nothing else
+    assert len(both) == 2 and both[0].case_id.startswith("Calc-")  # the input is left as it was
+
+
+def test_mass_folders_drop_the_calc_copies():
+    cases = [_view("Calc-Training_P_00001_LEFT_CC", "calcification"), _view("Mass-Training_P_00001_LEFT_CC", "mass"), _view("Calc-Test_P_00009_LEFT_MLO", "calcification")]
+    assert [c.case_id for c in cbis_ddsm.mass_folders(cases)] == ["Mass-Training_P_00001_LEFT_CC"]
+
+
+def test_p1_keeps_the_mass_folders_and_p5_merges_the_views(monkeypatch):
+    from mammorepro.papers import common, p1, p5
+
+    cases = [_view("Calc-Training_P_00001_LEFT_CC", "calcification"), _view("Mass-Training_P_00001_LEFT_CC", "mass")]
+    monkeypatch.setattr(common, "load", lambda cfg: list(cases))
+    ids = lambda cs: [c.case_id for c in cs]  # noqa: E731
+    assert ids(p1.load({"dataset": "cbis-ddsm", "cbis_mass_folders": True})) == ["Mass-Training_P_00001_LEFT_CC"]
+    assert ids(p1.load({"dataset": "cbis-ddsm", "cbis_mass_folders": False})) == ids(cases)
+    assert ids(p5.load({"dataset": "cbis-ddsm", "merge_views": True})) == ["Mass-Training_P_00001_LEFT_CC+Calc-Training_P_00001_LEFT_CC"]
+    assert ids(p5.load({"dataset": "cbis-ddsm", "merge_views": False})) == ids(cases)
+    assert ids(p5.load({"dataset": "inbreast", "merge_views": True})) == ids(cases)  # other datasets as they come

@@ -26,8 +26,9 @@ Traps handled here:
 * one full mammogram has one row per abnormality: one :class:`Case` per mammogram, one
   :class:`Lesion` per row;
 * the same breast view can be described by a Mass-... and a Calc-... folder; CBIS-DDSM stores them
-  as two separate folders (two DICOM copies), so they stay two separate cases here, each with its
-  own kind of lesions. Keep that in mind before pooling mass and calcification cases;
+  as two separate folders (two DICOM copies), so :func:`scan` keeps two separate cases, each with
+  its own kind of lesions. Before pooling mass and calcification cases, :func:`merge_views` makes
+  them one case with both kinds (p5); :func:`mass_folders` keeps the Mass-... folders only (p1);
 * some ROI masks do not have their mammogram's size (e.g. Mass-Test_P_00145_LEFT_CC, mask
   4386 x 1789 vs image 5041 x 2056): reported from the header sizes and never stretched;
 * breast density is BI-RADS 1-4; two calc rows (P_01743) say 0, kept as ``None`` (unknown).
@@ -43,7 +44,7 @@ import csv
 import itertools
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -376,6 +377,49 @@ def scan(root: Path, csv_dir: Path | None = None, kinds: Iterable[str] = KINDS) 
     tree = _Tree(root, problems)
     cases = [_case(folder, group, tree, problems) for folder, group in _group(rows, problems).items()]
     return DatasetIndex(DATASET, root, [c for c in cases if c is not None], problems)
+
+
+def mass_folders(cases: list[Case]) -> list[Case]:
+    """Only the cases of the ``Mass-...`` folders: what p1's authors trained and tested on (the
+    Mass-Training and Mass-Test folders). A ``Calc-...`` case would otherwise enter as an image
+    without a mass, though its view may show one (in its ``Mass-...`` twin)."""
+    return [c for c in cases if not c.case_id.startswith("Calc-")]
+
+
+def view_key(case: Case) -> tuple[str, str, str]:
+    """(patient, breast, view): what a ``Mass-...`` and a ``Calc-...`` folder of one mammogram share."""
+    return case.patient_id, case.laterality, case.view
+
+
+def merge_views(cases: list[Case]) -> list[Case]:
+    """One case per mammogram: a view described by both a ``Mass-...`` and a ``Calc-...`` folder
+    (two DICOM copies of one image, each with its own kind of lesions) becomes one case holding
+    every lesion of both, so its masks are the union and it cannot fall on both sides of a
+    split with contradictory masks. The ``Mass-...`` copy's image is kept; the case id joins both
+    folder names with ``+``. Copies whose image sizes differ stay apart (their masks would not
+    overlay)."""
+    groups: dict[tuple, list[Case]] = {}
+    for c in cases:
+        groups.setdefault(view_key(c), []).append(c)
+    out = []
+    for c in cases:
+        group = groups[view_key(c)]
+        if len(group) == 1 or len({g.meta.get("size") for g in group}) > 1:
+            out.append(c)
+            continue
+        if c is not group[0]:
+            continue  # merged into the group's first case
+        ordered = sorted(group, key=lambda g: (not g.case_id.startswith("Mass-"), g.case_id))
+        first = ordered[0]
+        out.append(
+            replace(
+                first,
+                case_id="+".join(g.case_id for g in ordered),
+                lesions=[les for g in ordered for les in g.lesions],
+                meta={**first.meta, "abnormality_type": "+".join(sorted({g.meta.get("abnormality_type", "") for g in ordered})), "merged_folders": [g.case_id for g in ordered]},
+            )
+        )
+    return out
 
 
 # ---------------------------------------------------------------------------------------------

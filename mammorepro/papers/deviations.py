@@ -40,8 +40,8 @@ P1 = [
          "aspect kept, padded to a square (CDD-CESM and mini-MIAS are square: no padding there)",
          "padding pixels count as background in pixel accuracy and pooled metrics on the phantom", "disclosed"),
     item("CBIS-DDSM cases", "the Mass folders", "Mass cases only",
-         "Calc- cases enter as images without a mass; a view holding both kinds appears once per kind",
-         "more mass-free images lower the share of positives; no CBIS-DDSM run is committed", "disclosed"),
+         "the Mass-... folders only (cbis_mass_folders); -p cbis_mass_folders False lets the Calc-... cases in as images without a mass",
+         "fixed; no CBIS-DDSM run is committed", "fixed"),
 ]
 
 P2 = [
@@ -79,6 +79,9 @@ P5 = [
          "fixed for pretrained runs; with random weights the statistics would match nothing, so the committed runs (no weights here) keep one channel; -p input_norm imagenet / none forces either", "parameter"),
     item("pretrained weights", "ImageNet EfficientNet-B3", "", "random initialisation unless encoder_weights names a local file; metrics.json records which",
          "no downloads here; a claim is comparable only with the paper's weights and data", "disclosed"),
+    item("CBIS-DDSM views", "CBIS-DDSM's mass and calcification cases", "",
+         "a view in both a Mass-... and a Calc-... folder is one case holding both kinds' masks (merge_views); -p merge_views False keeps the two copies, each with its partial mask",
+         "fixed: two copies of one image with contradictory masks could fall on both sides of the split; no CBIS-DDSM run is committed", "fixed"),
     item("split", "CBIS-DDSM (its official train / test split presumably)", "", "a random 70 / 30 split by patient", "the same rule for every dataset; not measured", "disclosed"),
     item("title", "the copy starts at its abstract", "", "the paper is cited by its JETIR number", "an earlier version printed an invented title", "fixed"),
 ]

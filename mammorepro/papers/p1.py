@@ -28,17 +28,18 @@ import pandas as pd
 from torch import nn
 
 from mammorepro import config as config_mod
+from mammorepro.data import cbis_ddsm
 from mammorepro.errors import ConfigError
 from mammorepro.losses import DeepSupervisionLoss, build_loss
 from mammorepro.metrics import SegmentationScores
 from mammorepro.models import check_input_size, count_parameters, create_model
 from mammorepro.models.ds_unet import ENCODER_SIDES
+from mammorepro.papers import common
 from mammorepro.papers.common import (
     Prepared,
     Runs,
     all_background,
     comparison_table,
-    load,
     mean_summary,
     paired_comparisons,
     per_seed_case_frames,
@@ -101,6 +102,7 @@ QUOTED = {"84.0 % and 82.6 % Dice": "abstract; Tables 3-4"}
 _COMMON = {
     **config_mod.CHAPTER_BASE,
     "encoder_weights": "",  # a local state dict for the encoder of every variant; empty: random init
+    "cbis_mass_folders": True,  # CBIS-DDSM: the Mass-... folders only, as the authors; False: Calc-... cases enter as images without a mass
     "border_crop": 0.01,
     "clahe": True,
     "augment": True,
@@ -175,6 +177,15 @@ def configure(profile: str = "default", **params) -> dict:
         raise ConfigError(f"crf_backend={cfg['crf_backend']!r}: use one of {', '.join(BACKENDS)}")
     train_config(cfg, optimizer="adamw", scheduler="cosine")
     return cfg
+
+
+def load(cfg: dict):
+    """The cases of the configured dataset; on CBIS-DDSM the ``Mass-...`` folders only (the
+    authors' Mass-Training / Mass-Test data) unless ``cbis_mass_folders`` is False."""
+    cases = common.load(cfg)
+    if cfg["dataset"] == "cbis-ddsm" and cfg["cbis_mass_folders"]:
+        cases = cbis_ddsm.mass_folders(cases)
+    return cases
 
 
 def crf_params(cfg: dict) -> CRFParams:

@@ -37,6 +37,7 @@ import pandas as pd
 from torch import nn
 
 from mammorepro import config as config_mod
+from mammorepro.data import cbis_ddsm
 from mammorepro import data as data_mod
 from mammorepro.engine import ArraySegmentationDataset, predict, score_predictions
 from mammorepro.errors import ConfigError
@@ -89,6 +90,7 @@ _COMMON = {
     # (the pretrained pipeline's preprocess_input), grey levels in [0, 1] on one channel otherwise
     "input_norm": "auto",
     "lesion_types": "mass+calcification",  # or "mass"
+    "merge_views": True,  # CBIS-DDSM: a view in a Mass-... and a Calc-... folder is one case with both kinds' masks
     "split_mode": "patient",  # or "image": how the paper's protocol run is split
     "audit": True,  # also train the one-change runs of the claims audit
     "leak_copies": 4,  # images per source image when augmenting before the split (the original + 3)
@@ -139,8 +141,13 @@ def configure(profile: str = "default", **params) -> dict:
 
 
 def load(cfg: dict):
-    """The cases of the configured dataset; CBIS-DDSM with both its mass and calcification rows."""
-    return common.load(cfg)
+    """The cases of the configured dataset; CBIS-DDSM with both its mass and calcification rows,
+    a view described by a Mass-... and a Calc-... folder as one case with the union of their
+    masks (``merge_views``; False keeps the two copies apart, each with its partial mask)."""
+    cases = common.load(cfg)
+    if cfg["dataset"] == "cbis-ddsm" and cfg["merge_views"]:
+        cases = cbis_ddsm.merge_views(cases)
+    return cases
 
 
 def kinds(cfg: dict) -> tuple[str, ...]:
