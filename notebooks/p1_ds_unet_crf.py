@@ -47,6 +47,7 @@ dataset = "phantom"  # phantom (built in) | cbis-ddsm | inbreast | mini-ddsm | m
 data_root = ""  # folder of a real dataset; empty: the environment variable (see README)
 seed = 0  # first seed; n_seeds seeds are used: seed, seed+1, ...
 n_seeds = None
+folds = None  # named splits to train and test on, their test parts pooled; 0: every fold (CDD-CESM, mini-MIAS: 5)
 n_cases = None
 image_size = None  # the paper: 256
 epochs = None
@@ -95,6 +96,7 @@ cfg = p1.configure(
     data_root=data_root,
     seed=seed,
     n_seeds=n_seeds,
+    folds=folds,
     n_cases=n_cases,
     image_size=image_size,
     epochs=epochs,
@@ -136,9 +138,9 @@ cfg
 
 # %%
 cases = p1.load(cfg)
-prepared = p1.prepare(cfg, cases)
+folds = p1.prepare_folds(cfg, cases)
 fig_clahe = p1.plot_clahe(cases, cfg)
-{"split file": prepared.split_path.name, "sha256": prepared.split_sha256[:16], **{k: len(v) for k, v in prepared.parts.items()}}
+[{"split file": f.split_path.name, "sha256": f.split_sha256[:16], "split": f.split_name, **{k: len(v) for k, v in f.parts.items()}} for f in folds]
 
 # %% [markdown]
 # ## Train the three variants of the ablation
@@ -148,10 +150,12 @@ fig_clahe = p1.plot_clahe(cases, cfg)
 # learnable 1x1 convolution. All three use the same split, seeds, loss (weighted BCE + log-Dice,
 # on the output and on each side output) and optimiser (AdamW with cosine annealing). The
 # weights of the epoch with the best validation Dice are kept. The dashed and dotted lines are
-# the validation Dice of each side output.
+# the validation Dice of each side output. With several folds (`folds`), every fold trains its
+# own models and each image is tested once, by the models that never saw it; the folds' test
+# images are then scored together. The curves show the first fold.
 
 # %%
-runs = p1.train_variants(cfg, prepared)
+prepared, runs = p1.pool_folds(folds, [p1.train_variants(cfg, f) for f in folds])
 fig_hist = p1.plot_histories(runs)
 runs.overview()
 

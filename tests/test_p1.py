@@ -127,3 +127,40 @@ def test_p1_runs_on_a_real_layout_without_touching_it(tmp_path, monkeypatch):
     off = p1.score({**cfg, "crf": False}, prepared, runs)  # no CRF: no CRF methods, no CRF claims
     assert not any("CRF" in m for m in off.scores) and len(off.ablation) == 3
     assert snapshot(root) == before
+
+
+def test_p1_pools_the_folds_so_every_image_is_tested_once_by_models_that_never_saw_it(tmp_path, monkeypatch):
+    import pandas as pd
+
+    from mammorepro.papers import common
+
+    root = mias.write_phantom(tmp_path / "data" / "mias", n=20, seed=1, config=PhantomConfig(height=256, width=128))
+    monkeypatch.setenv("MAMMOREPRO_CACHE", str(tmp_path / "cache"))
+    cfg = p1.configure("smoke", dataset="mias", data_root=str(root), results_root=str(tmp_path / "results"), epochs=1, n_seeds=1, folds=2, crf=False)
+    folds = p1.prepare_folds(cfg, p1.load(cfg))
+    assert [f.split_name for f in folds] == ["fold1", "fold2"] and [f.split_index for f in folds] == [0, 1]
+    by_fold = [p1.train_variants(cfg, f) for f in folds]
+    for fold, runs in zip(folds, by_fold):  # each fold's models never saw its test images
+        assert not set(fold.parts["test"].case_ids) & set(fold.parts["train"].case_ids)
+    prepared, runs = p1.pool_folds(folds, by_fold)
+    ids = [i for f in folds for i in f.parts["test"].case_ids]
+    assert prepared.parts["test"].case_ids == ids and len(set(ids)) == len(ids) and "train" not in prepared.parts
+    assert prepared.split_name == "fold1+fold2" and prepared.fold_sizes == [len(f.parts["test"]) for f in folds]
+    r = runs.get("DS U-Net", 0)
+    second = by_fold[1].get("DS U-Net", 0)
+    assert (r.probabilities[prepared.fold_sizes[0] :] == second.probabilities).all() and r.model is by_fold[0].get("DS U-Net", 0).model
+    # another fold's checkpoints are its own: a resumed fold 2 never starts from fold 1's weights
+    ckpt = common.checkpoint_dir("p1", cfg)
+    assert (ckpt / "ds-unet-seed0").is_dir() and (ckpt / "ds-unet-seed0-fold2").is_dir()
+    out = p1.record(cfg, prepared, runs, p1.score(cfg, prepared, runs))
+    m = json.loads((out / "metrics.json").read_text())
+    per_case = pd.read_csv(out / "per_case.csv")
+    assert m["split_name"] == "fold1+fold2" and m["n_test"] == len(ids)
+    assert sorted(set(per_case[per_case["method"] == "DS U-Net"]["case_id"])) == sorted(ids)
+    # the baseline is fitted on each fold's own training images and scores the same images
+    assert sorted(per_case[per_case["method"] == NON_LEARNED]["case_id"]) == sorted(ids) and len(m["non_learned"]["per_fold"]) == 2
+    assert {row["split"] for row in m["runs"]} == {"fold1", "fold2"}
+    (tmp_path / "refused").mkdir()
+    assert_refused_in_one_line(p1.configure, tmp_path / "refused", "folds=6", dataset="mias", data_root=str(root), folds=6)
+    with pytest.raises(ValueError, match="2 folds but 1"):
+        p1.pool_folds(folds, by_fold[:1])

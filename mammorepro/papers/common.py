@@ -81,6 +81,9 @@ class Prepared:
     scheme: str = ""  # the split scheme's description (mammorepro.data.SCHEMES)
     group_by: str = "patient"  # "image" only in leakage audits (p5)
     kinds: tuple[str, ...] = ("mass",)  # the lesion kinds in the masks
+    split_index: int = 0  # the split's position in its file (fold k of a k-fold scheme: k - 1)
+    folds: list = field(default_factory=list)  # pooled test parts (:func:`pool_folds`): the folds, each a Prepared
+    fold_sizes: list = field(default_factory=list)  # pooled: how many test images each fold adds, in order
 
 
 def prepare(
@@ -128,7 +131,59 @@ def prepare(
             {"case_id": i, "part": name, "n_masses": sum(les.kind == "mass" for les in by_id[i].lesions), "mass_fraction": float(m.mean())}
             for i, m in zip(members, masks)
         ]
-    return Prepared(out, path, sha, pd.DataFrame(rows), split_name, data_mod.SCHEMES[scheme or cfg["dataset"]], group_by, kinds)
+    return Prepared(out, path, sha, pd.DataFrame(rows), split_name, data_mod.SCHEMES[scheme or cfg["dataset"]], group_by, kinds, list(splits).index(split_name))
+
+
+def n_splits(dataset: str) -> int:
+    """How many named splits the dataset's scheme saves (:data:`mammorepro.data.SCHEMES`): five
+    folds (or five hold-outs) on mini-MIAS, INbreast and CDD-CESM, one elsewhere."""
+    return 5 if dataset in ("mias", "inbreast", "cdd-cesm") else 1
+
+
+def check_folds(cfg: dict) -> None:
+    """``folds`` (how many of the dataset's named splits a run trains and tests on; 0: all of
+    them) fits the scheme."""
+    most = n_splits(cfg["dataset"])
+    if not 0 <= cfg["folds"] <= most:
+        raise ConfigError(f"folds={cfg['folds']} must be between 1 and {most}, or 0 for all ({cfg['dataset']}: {data_mod.SCHEMES[cfg['dataset']]})")
+
+
+def prepare_folds(cfg: dict, cases, **kwargs) -> list[Prepared]:
+    """The first ``cfg["folds"]`` named splits of the dataset's scheme (every one for 0), each
+    prepared as :func:`prepare` does (``kwargs`` go to it)."""
+    first = prepare(cfg, cases, **kwargs)
+    names = list(data_mod.load_splits(first.split_path)[0])
+    return [first] + [prepare(cfg, cases, split=name, **kwargs) for name in names[1 : cfg.get("folds", 1) or None]]
+
+
+def pool_folds(folds: list[Prepared], runs: list[Runs]) -> tuple[Prepared, Runs]:
+    """Cross-validation's test parts as one: every fold's test images in fold order (each image
+    is tested once, by the models that never saw it), and per variant and seed one :class:`Run`
+    whose probabilities are the folds' in the same order. Scoring, per-case tables and claims
+    then run unchanged on all test images. The pooled :class:`Prepared` has no training part
+    (each fold has its own: ``folds``); a pooled run's ``model`` and ``history`` are the first
+    fold's, so a figure that runs a model must stay on the first ``fold_sizes[0]`` images.
+    One fold comes back as it is."""
+    if len(folds) != len(runs) or not folds:
+        raise ValueError(f"{len(folds)} folds but {len(runs)} sets of runs")
+    if len(folds) == 1:
+        return folds[0], runs[0]
+    tests = [f.parts["test"] for f in folds]
+    test = ArraySegmentationDataset(np.concatenate([t.images for t in tests]), np.concatenate([t.masks for t in tests]), [i for t in tests for i in t.case_ids])
+    first = folds[0]
+    pooled = replace(
+        first,
+        parts={"test": test},
+        meta=pd.concat([f.meta.assign(split=f.split_name) for f in folds], ignore_index=True),
+        split_name="+".join(f.split_name for f in folds),
+        folds=list(folds),
+        fold_sizes=[len(t) for t in tests],
+    )
+    out = Runs(by_fold=list(runs), fold_names=[f.split_name for f in folds])
+    for r in runs[0].runs:
+        same = [fr.get(r.variant, r.seed) for fr in runs]
+        out.runs.append(Run(r.variant, r.seed, r.model, r.history, np.concatenate([x.probabilities for x in same]), float(sum(x.train_seconds for x in same))))
+    return pooled, out
 
 
 def seeds(cfg: dict) -> list[int]:
@@ -254,7 +309,7 @@ def record_run(
     non-learned segmenter on the same test images (:func:`with_non_learned`); off where the
     per-case rows are not the test part's images."""
     if baseline:
-        metrics, per_case = with_non_learned(metrics, per_case, prepared)
+        metrics, per_case = with_non_learned(metrics, per_case, *(prepared.folds or [prepared]))
     figures = dict(figures or {})
     if metrics.get("runs") and "learning_curves" not in figures:
         figures["learning_curves"] = learning_curves(metrics["runs"], f"{paper} on {cfg['dataset']} ({cfg['profile']})")
@@ -370,6 +425,8 @@ class Run:
 @dataclass
 class Runs:
     runs: list[Run] = field(default_factory=list)
+    by_fold: list = field(default_factory=list)  # pooled (:func:`pool_folds`): each fold's own Runs
+    fold_names: list = field(default_factory=list)  # and its split's name
 
     def get(self, variant: str, seed: int | None = None) -> Run:
         found = [r for r in self.runs if r.variant == variant and (seed is None or r.seed == seed)]
@@ -385,7 +442,10 @@ class Runs:
         return {f"{r.variant} (seed {r.seed})": f"{len(r.history.rows)} epochs, best {r.history.best_epoch + 1}, {r.train_seconds:.0f} s" for r in self.runs}
 
     def summary(self) -> list[dict]:
-        """Per run: variant, seed, time, epochs, best epoch, the whole history (for metrics.json)."""
+        """Per run: variant, seed, time, epochs, best epoch, the whole history (for metrics.json);
+        pooled folds give every fold's runs, each with its ``split``."""
+        if self.by_fold:
+            return [{"split": name, **row} for name, fold in zip(self.fold_names, self.by_fold) for row in fold.summary()]
         return [
             {
                 "variant": r.variant,
@@ -422,7 +482,8 @@ def train_run(
         prepared.parts["val"],
         loss,
         tcfg,
-        checkpoint_dir=checkpoint_dir(paper, cfg, f"{name}-seed{tcfg.seed}"),
+        # the first split keeps the plain name; another fold's run must never resume from it
+        checkpoint_dir=checkpoint_dir(paper, cfg, f"{name}-seed{tcfg.seed}" + (f"-{prepared.split_name}" if prepared.split_index else "")),
         resume=bool(cfg.get("resume", False)),
         progress=progress,
     )

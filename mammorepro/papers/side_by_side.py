@@ -78,7 +78,7 @@ NETWORKS = tuple(m for m in METHODS if m not in _REFINES and m != TWO_STAGE)
 _COMMON = {
     **config_mod.CHAPTER_BASE,
     "methods": ",".join(METHODS),
-    "folds": 1,  # how many of the dataset's named splits to run (mini-MIAS has 5 folds)
+    "folds": 1,  # how many of the dataset's named splits to run (mini-MIAS has 5 folds); 0: all
     "border_crop": 0.01,
     "clahe": True,
     "augment": True,
@@ -120,9 +120,7 @@ def configure(profile: str = "default", **params) -> dict:
         raise ConfigError(f"methods: {', '.join(missing)}: add the method it refines")
     if cfg["crf_backend"] not in BACKENDS:
         raise ConfigError(f"crf_backend={cfg['crf_backend']!r}: use one of {', '.join(BACKENDS)}")
-    n_splits = 5 if cfg["dataset"] in ("mias", "inbreast", "cdd-cesm") else 1
-    if not 1 <= cfg["folds"] <= n_splits:
-        raise ConfigError(f"folds={cfg['folds']} must be between 1 and {n_splits} ({cfg['dataset']}: {data_mod.SCHEMES[cfg['dataset']]})")
+    common.check_folds(cfg)
     if cfg["image_size"] % 64 or cfg["image_size"] < 64:
         raise ConfigError(f"image_size={cfg['image_size']} must be a multiple of 64 (the detector's scales and every encoder's stride)")
     if cfg["patch_size"] % 32 or cfg["patch_size"] < 32:
@@ -152,7 +150,7 @@ def split_names(cfg: dict, cases) -> list[str]:
     splits, _, _ = data_mod.get_or_create_splits(
         Path(cfg["results_root"]) / "splits", cfg["dataset"], [c.case_id for c in cases], [c.patient_id for c in cases], [c.official_split for c in cases], cfg["seed"]
     )
-    return list(splits)[: cfg["folds"]]
+    return list(splits)[: cfg["folds"] or None]
 
 
 # ----------------------------------------------------------------------------- the methods
