@@ -43,6 +43,7 @@ dataset = "phantom"  # phantom (built in) | cbis-ddsm | inbreast | mini-ddsm | m
 data_root = ""  # folder of a real dataset; empty: the environment variable (see README)
 seed = 0  # first seed; n_seeds seeds are used: seed, seed+1, ...
 n_seeds = None
+folds = None  # named splits to train and test on, their test parts pooled; 0: every fold (CDD-CESM, mini-MIAS: 5)
 n_cases = None
 image_size = None
 epochs = None
@@ -72,6 +73,7 @@ cfg = p2.configure(
     data_root=data_root,
     seed=seed,
     n_seeds=n_seeds,
+    folds=folds,
     n_cases=n_cases,
     image_size=image_size,
     epochs=epochs,
@@ -92,9 +94,9 @@ cfg
 
 # %%
 cases = p2.load(cfg)
-prepared = p2.prepare(cfg, cases)
+folds = p2.prepare_folds(cfg, cases)
 fig_clahe = p2.plot_clahe(cases, cfg)
-{"split file": prepared.split_path.name, "sha256": prepared.split_sha256[:16], **{k: len(v) for k, v in prepared.parts.items()}}
+[{"split file": f.split_path.name, "sha256": f.split_sha256[:16], "split": f.split_name, **{k: len(v) for k, v in f.parts.items()}} for f in folds]
 
 # %% [markdown]
 # ## Parameter counts
@@ -107,10 +109,13 @@ p2.parameter_counts(cfg)
 # ## Training (the paper's Fig. 6)
 # Same split, seeds, BCE loss, Adam and batch for both models. Early stopping watches the
 # validation Dice, and the weights of the best epoch (dotted line) are kept. Training accuracy
-# and IoU come from the augmented batches in training mode, as Keras logs them.
+# and IoU come from the augmented batches in training mode, as Keras logs them. With several
+# folds (`folds`) every fold trains its own models, each image is tested once by the models
+# that never saw it, and the folds' test images are scored together; the curves show the first
+# fold.
 
 # %%
-runs = p2.train_variants(cfg, prepared)
+prepared, runs = p2.pool_folds(folds, [p2.train_variants(cfg, f) for f in folds])
 fig_training = p2.plot_training(runs)
 runs.overview()
 
