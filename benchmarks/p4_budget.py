@@ -30,6 +30,9 @@ SETTINGS = {
     "same, best epoch by validation Dice over lesion images": {"lr": 0.1, "epochs": 15, "monitor": "lesion_dice"},
     "lr 0.01, 40 epochs, lesion Dice": {"lr": 0.01, "epochs": 40, "monitor": "lesion_dice", "patience": 10},
     "lr 0.01, 40 epochs, lesion Dice, widths x2": {"lr": 0.01, "epochs": 40, "monitor": "lesion_dice", "patience": 10, "width": 0.25, "unet_base": 16},
+    # the output strides (8 to 32) leave a 128 px image a 4 x 4 to 16 x 16 map: twice the size
+    "images 256 px, crops 128 px, lesion Dice": {"lr": 0.1, "epochs": 15, "monitor": "lesion_dice", "image_size": 256, "crop_size": 128},
+    "images 256 px, crops 128 px, lesion Dice, patience 8": {"lr": 0.1, "epochs": 24, "monitor": "lesion_dice", "patience": 8, "image_size": 256, "crop_size": 128},
 }
 
 
@@ -47,7 +50,7 @@ def probe(dataset: str, data_root: str, models: str, settings: dict) -> list[dic
                 rows.append(
                     {
                         "setting": name,
-                        **{k: cfg[k] for k in ("lr", "epochs", "monitor", "patience", "width", "unet_base")},
+                        **{k: cfg[k] for k in ("lr", "epochs", "monitor", "patience", "width", "unet_base", "image_size", "crop_size")},
                         "model": run.variant,
                         "best_val_dice_lesion": best["val_dice_lesion"],
                         "epoch_of_best_val_dice_lesion": best["epoch"],
@@ -68,9 +71,16 @@ def main() -> None:
     ap.add_argument("--data-root", required=True)
     ap.add_argument("--models", default="fcn32,unet,dilation10-front,deeplabv3")
     ap.add_argument("--out", default="benchmarks/results")
+    ap.add_argument("--only", default="", help="run only the settings whose name contains this; the file keeps the other settings' rows")
     args = ap.parse_args()
-    rows = probe(args.dataset, args.data_root, args.models, SETTINGS)
     out = Path(args.out) / "p4_budget.json"
+    settings = {k: v for k, v in SETTINGS.items() if args.only in k}
+    rows = probe(args.dataset, args.data_root, args.models, settings)
+    if args.only and out.is_file():
+        import json
+
+        kept = [r for r in json.loads(out.read_text())["rows"] if r["setting"] not in settings]
+        rows = sorted(kept + rows, key=lambda r: list(SETTINGS).index(r["setting"]))
     write_json(out, {"what": __doc__.splitlines()[0], "dataset": args.dataset, "split": "the p4 real profile's patient split, validation part", "seed": 0, "threads": torch.get_num_threads(), "rows": rows, "env": environment("cpu")})
     print(f"wrote {out}")
 

@@ -137,8 +137,10 @@ runs.overview()
 # ### Is the budget what holds the models back on real data?
 # A probe on CDD-CESM's *validation* part (`benchmarks/p4_budget.py`, one seed, no test image
 # seen) trained four of the models under the phantom's budget, the same with the best epoch
-# chosen on lesion Dice, a tenfold smaller rate for 40 epochs, and the same with twice the
-# widths. Its file, `benchmarks/results/p4_budget.json`, gives:
+# chosen on lesion Dice, a tenfold smaller rate for 40 epochs, the same with twice the widths,
+# and 256 px images with 128 px crops (patience 4, and 8 over 24 epochs). The `real` profile
+# takes the last: it had the best validation lesion Dice for every model. Its file,
+# `benchmarks/results/p4_budget.json`, gives:
 
 # %%
 from mammorepro.report import benchmarks as bench

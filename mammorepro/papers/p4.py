@@ -145,7 +145,11 @@ PROFILES = {
     # default: lr 0.1, not 1e-4: at this budget (about 11 iterations an epoch, 15 epochs) the
     # paper's rate left the FCNs and Dilation10 at a constant output (measured, see the notebook)
     "default": {**_COMMON, "n_cases": 160, "image_size": 128, "crop_size": 64, "epochs": 15, "batch_size": 8, "lr": 0.1, "width": 0.125, "unet_base": 8, "patience": 4},
-    "real": {**_COMMON, **config_mod.REAL, "n_cases": 160, "image_size": 128, "crop_size": 64, "epochs": 15, "batch_size": 8, "lr": 0.1, "width": 0.125, "unet_base": 8, "patience": 4},
+    # real: the setting with the best validation lesion Dice for every model in a probe on
+    # CDD-CESM's validation part (benchmarks/results/p4_budget.json; no test image seen): at
+    # 128 px the output strides (8 to 32) leave 4 x 4 to 16 x 16 maps and FCN32's training loss
+    # did not move; at 256 px with 128 px crops and patience 8 it did
+    "real": {**_COMMON, **config_mod.REAL, "n_cases": 160, "image_size": 256, "crop_size": 128, "epochs": 24, "batch_size": 8, "lr": 0.1, "width": 0.125, "unet_base": 8, "patience": 8},
     "full": {**_COMMON, "n_cases": 1000, "image_size": 512, "crop_size": 256, "epochs": 100, "batch_size": 64, "lr": 1e-4, "width": 1.0, "unet_base": 64, "patience": 4},
 }
 
