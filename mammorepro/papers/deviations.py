@@ -85,6 +85,9 @@ P5 = [
     item("CBIS-DDSM views", "CBIS-DDSM's mass and calcification cases", "",
          "a view in both a Mass-... and a Calc-... folder is one case holding both kinds' masks (merge_views); -p merge_views False keeps the two copies, each with its partial mask",
          "fixed: two copies of one image with contradictory masks could fall on both sides of the split; no CBIS-DDSM run is committed", "fixed"),
+    item("best epoch", "Keras' EarlyStopping (its default watches val_loss)", "",
+         "the lowest validation loss picks the kept epoch, as Keras; -p monitor lesion_dice chooses on the validation Dice over lesion images, the other chapters' rule",
+         "kept as the paper's protocol: the leak audit compares runs under that protocol; on CDD-CESM the three kept epochs have validation lesion Dice 0.41-0.45 (metrics.json): none is empty", "disclosed"),
     item("split", "CBIS-DDSM (its official train / test split presumably)", "", "a random 70 / 30 split by patient", "the same rule for every dataset; not measured", "disclosed"),
     item("title", "the copy starts at its abstract", "", "the paper is cited by its JETIR number", "an earlier version printed an invented title", "fixed"),
 ]
