@@ -210,7 +210,7 @@ def results_section(results_root: Path, chapter: str, notebook: str) -> str:
             "",
             f"Result folder `{rel}/` (config.json, metrics.json, per_case.csv, env.json, claims.json): "
             f"{len(seeds) or 1} seed(s) {', '.join(map(str, seeds))}; {m.get('n_test', '?')} test images, {m.get('n_test_with_lesion', '?')} with a lesion; "
-            f"split file hash `{(m.get('split_sha256') or '')[:12]}`; commit `{commit_label(env)}`; device {env.get('device', '?')}; "
+            f"split `{m.get('split_name') or ', '.join(m.get('splits') or []) or '?'}` of split file hash `{(m.get('split_sha256') or '')[:12]}`; commit `{commit_label(env)}`; device {env.get('device', '?')}; "
             f"torch {(env.get('versions') or {}).get('torch', '?')}.",
             f"Remake it: `python -m mammorepro run {notebook} --profile {profile} -p dataset {dataset}"
             + ("" if dataset == "phantom" else " -p data_root /path/to/your/copy")
