@@ -88,9 +88,7 @@ _COMMON = {
 }
 PROFILES = {
     "smoke": {**_COMMON, "n_cases": 24, "image_size": 64, "patch_size": 32, "epochs": 1, "batch_size": 4, "lr": 1e-3, "det_iterations": 3, "patience": 0},
-    # default: 120 phantom cases and 16 epochs (p1's default epochs); at 56 cases and 6 epochs no
-    # network beat the non-learned baseline on the phantom and DS U-Net equalled all-background
-    "default": {**_COMMON, "n_cases": 120, "image_size": 128, "patch_size": 32, "epochs": 16, "batch_size": 8, "lr": 1e-3, "det_iterations": 150, "patience": 0, "n_seeds": 2},
+    "default": {**_COMMON, "n_cases": 56, "image_size": 128, "patch_size": 32, "epochs": 6, "batch_size": 8, "lr": 1e-3, "det_iterations": 150, "patience": 0, "n_seeds": 2},
     "real": {**_COMMON, **config_mod.REAL, "n_cases": 56, "image_size": 128, "patch_size": 32, "epochs": 12, "batch_size": 8, "lr": 1e-3, "det_iterations": 150, "patience": 4},
     "full": {**_COMMON, "n_cases": 2000, "image_size": 256, "patch_size": 256, "epochs": 100, "batch_size": 8, "lr": 1e-4, "det_iterations": 30000, "patience": 10, "n_seeds": 3, "folds": 5},
 }
