@@ -85,6 +85,16 @@ fig_forest = claims.forest_plot(frame)
 fig_comparisons = claims.comparison_plot(frame)
 
 # %% [markdown]
+# ### Where a judged difference comes from
+# The same paired difference over the test images that hold a lesion and over those that hold
+# none. An image without a lesion scores 1 when a method predicts nothing there and 0 for any
+# speck, so a method can "win" there by leaving fewer false-positive specks while segmenting
+# no mass better.
+
+# %%
+claims.lesion_breakdown(claims.collect(results_root), results_root)
+
+# %% [markdown]
 # ## Every claim
 
 # %%

@@ -117,3 +117,28 @@ def test_readme_section_is_rewritten_and_markers_are_required(tmp_path):
     path.write_text("# no markers\n")
     with pytest.raises(ConfigError, match="no generated results block"):
         readme.update(path, REPO / "results")
+
+
+def test_a_difference_made_on_images_without_a_lesion_is_shown_as_such(tmp_path):
+    """Two hand-made methods that segment every mass alike and differ only in specks on the
+    images without one: the claim's gain lies wholly on those images, none on the lesion images."""
+    import pandas as pd
+
+    folder = tmp_path / "results" / "p1" / "cdd-cesm" / "real"
+    folder.mkdir(parents=True)
+    rows = []
+    for seed in (0, 1, 2):
+        for i in range(40):
+            lesion = i % 2 == 0
+            for method in ("clean", "specks"):
+                dice = 0.6 + 0.01 * (i % 5) if lesion else (1.0 if method == "clean" or i % 4 == 1 else 0.0)
+                rows.append({"case_id": f"c{i}", "method": method, "seed": seed, "rule": "p >= 0.5", "has_lesion": lesion, "dice": dice})
+    pd.DataFrame(rows).to_csv(folder / "per_case.csv", index=False)
+    [c] = claims.comparison_claims(folder, "p1", [{"claim": "clean beats specks", "better": "clean", "than": "specks", "where": "here"}], pd.DataFrame(columns=["method"]), "cbis-ddsm")
+    c.dataset, c.result_dir = "cdd-cesm", str(folder)
+    assert claims.verdict(c)[0] == "holds on the run's data" and (c.better, c.than, c.metric) == ("clean", "specks", "dice")
+    row = claims.lesion_breakdown([c], tmp_path / "results").iloc[0]
+    assert row["images with a lesion"].startswith("+0.000") and "(n=20)" in row["images with a lesion"]
+    assert row["images without one"].startswith("+0.500") and "(n=20)" in row["images without one"]
+    c.dataset = "phantom"  # the phantom decides nothing: no row
+    assert claims.lesion_breakdown([c], tmp_path / "results").empty

@@ -83,6 +83,9 @@ class Claim:
     kind: str = "number"  # "number": a reported value; "comparison": a claim about methods (better - than, paired)
     family: int = 0  # comparisons: how many the chapter tests together (the CI level is 1 - 0.05 / family)
     seeds_agree: int = 0  # comparisons: seeds whose own mean difference has the sign of the overall one
+    better: str = ""  # comparisons: the two methods, as named in per_case.csv
+    than: str = ""
+    metric: str = ""  # comparisons: the per-image metric compared (per_image_values)
     # provenance
     dataset: str = ""
     profile: str = ""
@@ -246,11 +249,51 @@ def comparison_claims(run_dir: Path, paper: str, comparisons: list[dict], learne
             d.value, kind="comparison", family=family, seeds_agree=int(np.sum(np.sign(per_seed) == np.sign(d.value))),
             experiment="the chapter's comparison table",
         )
+        c.better, c.than, c.metric = comp["better"], comp["than"], name
         c = with_learned(c, learned, comp["better"])
         if comp["than"] != ALL_BACKGROUND and c.learned is not False:
             c = with_learned(c, learned, comp["than"])
         out.append(with_ci(c, d, "reproduced"))
     return out
+
+
+def lesion_breakdown(claims: list[Claim], results_root: str | Path = "results", seed: int = 0) -> pd.DataFrame:
+    """Where each judged claim about methods on real data gets its difference: the same paired
+    per-image difference (seeds x images bootstrap, 95 % CI) over the test images with a lesion
+    and over those without one (where an empty prediction scores 1, so a method that leaves
+    fewer false-positive specks gains there without segmenting any mass better)."""
+    from mammorepro.metrics.records import DIFFERENCE
+
+    rows = []
+    root = Path(results_root)
+    for c in claims:
+        if c.kind != "comparison" or c.dataset == "phantom" or not c.better or verdict(c)[0] not in VERDICTS[2:4]:
+            continue
+        path = root.parent / c.result_dir / "per_case.csv" if c.result_dir else None
+        if path is None or not path.is_file():
+            continue
+        f = pd.read_csv(path)
+        if "rule" in f:
+            f = f[f["rule"].astype(str).str.startswith("p >=")]
+        keys = [k for k in ("split", "case_id") if k in f]
+        tables = []
+        for method in (c.better, c.than):
+            g = f[f["method"] == method]
+            tables.append(g.assign(value=per_image_values(g, c.metric or "dice")).pivot_table(index="seed", columns=keys, values="value", aggfunc="mean"))
+        a, b = tables
+        if list(b.index) == [-1]:
+            b = pd.concat([b] * len(a), ignore_index=True).set_axis(a.index)
+        lesion = f.drop_duplicates(keys).set_index(keys)["has_lesion"].astype(str) == "True"
+        row = {"paper": c.paper, "dataset": c.dataset, "claim": c.claim.split(":")[0], "comparison": f"{c.better} - {c.than}", "all test images (the claim's CI)": f"{c.reproduced:+.3f} {format_ci(c.ci_low, c.ci_high, signed=True)}"}
+        for label, want in (("images with a lesion", True), ("images without one", False)):
+            cols = [k for k in a.columns if k in b.columns and bool(lesion.get(k, False)) == want]
+            if not cols:
+                row[label] = ""
+                continue
+            e = over_seeds_and_images(a[cols].to_numpy() - b.loc[a.index, cols].to_numpy(), f"{c.metric} difference", seed=seed, bounds=DIFFERENCE)
+            row[label] = f"{e.value:+.3f} {format_ci(e.ci_low, e.ci_high, signed=True)} (n={len(cols)})"
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["paper", "dataset", "claim", "comparison", "all test images (the claim's CI)", "images with a lesion", "images without one"])
 
 
 CLAIMS_FILE = "claims.json"
