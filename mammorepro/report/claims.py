@@ -202,6 +202,39 @@ def per_image_values(f: pd.DataFrame, metric: str) -> pd.Series:
     raise ConfigError(f"a comparison cannot be judged per image on {metric!r}: use dice, iou, pixel_accuracy or miou_fg_bg")
 
 
+def main_rule_cases(path: Path) -> tuple[pd.DataFrame, list[str]]:
+    """A per_case.csv's rows under the main rule (``p >= threshold``), with a seed column, and
+    the columns that name an image (split, case_id)."""
+    f = pd.read_csv(path)
+    if "rule" in f:
+        f = f[f["rule"].astype(str).str.startswith("p >=")]
+    if "seed" not in f:
+        f = f.assign(seed=0)
+    return f, [k for k in ("split", "case_id") if k in f]
+
+
+def paired_difference_table(f: pd.DataFrame, keys: list[str], better: str, than: str, metric: str) -> pd.DataFrame | None:
+    """better - than under ``metric`` per seed (rows) and image (columns) on the seeds and images
+    both hold; a seedless method (seed -1: the non-learned baseline) is the same on every seed.
+    None when either method is missing or they share no seed or image."""
+    sides = []
+    for method in (better, than):
+        g = f[f["method"] == method]
+        if not len(g):
+            return None
+        sides.append(g.assign(value=per_image_values(g, metric)).pivot_table(index="seed", columns=keys, values="value", aggfunc="mean"))
+    a, b = sides
+    if list(b.index) == [-1]:
+        b = pd.concat([b] * len(a), ignore_index=True).set_axis(a.index)
+    if list(a.index) == [-1]:
+        a = pd.concat([a] * len(b), ignore_index=True).set_axis(b.index)
+    common = [s for s in a.index if s in b.index]
+    images = [c for c in a.columns if c in b.columns]
+    if not common or not images:
+        return None
+    return a.loc[common, images] - b.loc[common, images]
+
+
 def comparison_claims(run_dir: Path, paper: str, comparisons: list[dict], learned: pd.DataFrame, paper_data: str, metric: str = "dice", seed: int = 0) -> list[Claim]:
     """A chapter's claims about methods (``comparisons``: claim, better, than, where, optional
     metric) as records computed from the folder's per_case.csv: the paired difference better -
@@ -216,32 +249,15 @@ def comparison_claims(run_dir: Path, paper: str, comparisons: list[dict], learne
     from mammorepro.metrics import ALL_BACKGROUND
     from mammorepro.metrics.records import DIFFERENCE
 
-    f = pd.read_csv(path)
-    if "rule" in f:
-        f = f[f["rule"].astype(str).str.startswith("p >=")]
-    keys = [k for k in ("split", "case_id") if k in f]
-    if "seed" not in f:
-        f = f.assign(seed=0)
+    f, keys = main_rule_cases(path)
     out = []
     family = len(comparisons)
     for comp in comparisons:
         name = comp.get("metric", metric)
-        sides = []
-        for method in (comp["better"], comp["than"]):
-            g = f[f["method"] == method]
-            sides.append(g.assign(value=per_image_values(g, name)).pivot_table(index="seed", columns=keys, values="value", aggfunc="mean") if len(g) else None)
-        a, b = sides
-        if a is None or b is None:
+        table = paired_difference_table(f, keys, comp["better"], comp["than"], name)
+        if table is None:
             continue
-        if list(b.index) == [-1]:
-            b = pd.concat([b] * len(a), ignore_index=True).set_axis(a.index)
-        if list(a.index) == [-1]:
-            a = pd.concat([a] * len(b), ignore_index=True).set_axis(b.index)
-        common = [s for s in a.index if s in b.index]
-        images = [c for c in a.columns if c in b.columns]
-        if not common or not images:
-            continue
-        diff = a.loc[common, images].to_numpy() - b.loc[common, images].to_numpy()
+        diff = table.to_numpy()
         d = over_seeds_and_images(diff, f"{name} difference", seed=seed, bounds=DIFFERENCE, alpha=0.05 / family)
         per_seed = np.nanmean(diff, axis=1)
         c = Claim(
@@ -272,25 +288,18 @@ def lesion_breakdown(claims: list[Claim], results_root: str | Path = "results", 
         path = root.parent / c.result_dir / "per_case.csv" if c.result_dir else None
         if path is None or not path.is_file():
             continue
-        f = pd.read_csv(path)
-        if "rule" in f:
-            f = f[f["rule"].astype(str).str.startswith("p >=")]
-        keys = [k for k in ("split", "case_id") if k in f]
-        tables = []
-        for method in (c.better, c.than):
-            g = f[f["method"] == method]
-            tables.append(g.assign(value=per_image_values(g, c.metric or "dice")).pivot_table(index="seed", columns=keys, values="value", aggfunc="mean"))
-        a, b = tables
-        if list(b.index) == [-1]:
-            b = pd.concat([b] * len(a), ignore_index=True).set_axis(a.index)
+        f, keys = main_rule_cases(path)
+        diff = paired_difference_table(f, keys, c.better, c.than, c.metric or "dice")
+        if diff is None:
+            continue
         lesion = f.drop_duplicates(keys).set_index(keys)["has_lesion"].astype(str) == "True"
         row = {"paper": c.paper, "dataset": c.dataset, "claim": c.claim.split(":")[0], "comparison": f"{c.better} - {c.than}", "all test images (the claim's CI)": f"{c.reproduced:+.3f} {format_ci(c.ci_low, c.ci_high, signed=True)}"}
         for label, want in (("images with a lesion", True), ("images without one", False)):
-            cols = [k for k in a.columns if k in b.columns and bool(lesion.get(k, False)) == want]
+            cols = [k for k in diff.columns if bool(lesion.get(k, False)) == want]
             if not cols:
                 row[label] = ""
                 continue
-            e = over_seeds_and_images(a[cols].to_numpy() - b.loc[a.index, cols].to_numpy(), f"{c.metric} difference", seed=seed, bounds=DIFFERENCE)
+            e = over_seeds_and_images(diff[cols].to_numpy(), f"{c.metric} difference", seed=seed, bounds=DIFFERENCE)
             row[label] = f"{e.value:+.3f} {format_ci(e.ci_low, e.ci_high, signed=True)} (n={len(cols)})"
         rows.append(row)
     return pd.DataFrame(rows, columns=["paper", "dataset", "claim", "comparison", "all test images (the claim's CI)", "images with a lesion", "images without one"])
