@@ -183,9 +183,10 @@ FOLDED = {"parameters": "hide-cell", "injected-parameters": "hide-cell"}
 
 
 def results_first(path: Path) -> None:
-    """Fold an executed notebook's plumbing for the book: the parameters cells (papermill's
-    included) are hidden behind a toggle and the configure cell shows its output only, so a page
-    reads findings first, with the code a click away (Jupyter Book tags)."""
+    """Fold an executed notebook's plumbing for the book (Jupyter Book tags): the parameters
+    cells (papermill's included) and the configure cell, whose output is the resolved config
+    dict, are folded whole behind a toggle; every other code cell shows its output with its code
+    a click away. A page then reads findings, tables and figures first."""
     import nbformat
 
     nb = nbformat.read(path, as_version=4)
@@ -195,6 +196,8 @@ def results_first(path: Path) -> None:
         tags = list(cell.metadata.get("tags", []))
         extra = [FOLDED[t] for t in tags if t in FOLDED]
         if ".configure(" in cell.source or cell.source.lstrip().startswith(("# %matplotlib", "%matplotlib")):
+            extra.append("hide-cell")
+        elif not extra:
             extra.append("hide-input")
         cell.metadata["tags"] = list(dict.fromkeys(tags + extra))
     nbformat.write(nb, path)

@@ -16,31 +16,9 @@
 # %% [markdown]
 # # Claims vs reproduced, with a verdict for each claim
 #
-# This page trains nothing. It reads every paper's reported numbers (kept in the library
-# next to each paper's config, `mammorepro/papers/pN.py`, and recorded in each run's
-# metrics.json) and every result folder `results/pN/<dataset>/<profile>/`, and puts each claim beside
-# what the run measured:
-#
-# | column | what it holds |
-# |---|---|
-# | reported | the paper's number, where it prints it |
-# | reproduced (paper's definition) | this run under the paper's own metric definition, or the most favourable reading of its words where it states none |
-# | reproduced (strict) | foreground Dice or IoU per image over every test image, at the 0.5 threshold |
-# | 95 % CI | of the paper's-definition value where the run has one, else of the strict value (the column says which) |
-# | without segmenting | the best score of a prediction that finds nothing, under the paper's definition or a reading its words admit |
-# | verdict, because | from the rule below, computed, never typed |
-# | experiment | the chapter section that shows the mechanism |
-# | run | the result folder, its data, device, commit and split file hash |
-#
-# Claims about methods ("A beats B") have rows too: their reported column is empty (the papers give
-# the two numbers, not a tested difference) and their reproduced value is the paired difference.
-#
-# **The rule** (`mammorepro.report.claims.RULES`, applied by `mammorepro.report.claims.verdict`)
-# is printed below from the code: the first rule that applies gives the verdict. A run on the
-# phantom shows mechanisms and never decides a verdict about a paper; a claim about a method that
-# learned nothing on the run (the degeneracy gate: no better than the all-background prediction,
-# or equal to a trivial prediction) is not judged. A run on the paper's own data
-# (`--profile full -p dataset ...`) writes a result folder that this page reads like any other.
+# This page trains nothing: it reads every result folder `results/pN/<dataset>/<profile>/` and
+# puts each paper's claim beside what the run measured, with a verdict computed from a fixed
+# rule. The verdicts come first; how to read the columns and the rule follow them.
 
 # %% tags=["parameters"]
 profile = "default"  # which profile's result folders to show first; every folder is read
@@ -55,9 +33,6 @@ pd.set_option("display.max_colwidth", 120)
 frame = claims.claims_frame(claims.collect(results_root))
 frame = frame.assign(first=frame["profile"] != profile).sort_values(["first", "paper", "profile"], kind="stable").drop(columns="first")
 {"result folders read": frame["result_dir"].nunique(), "claims": len(frame)}
-
-# %%
-claims.rules_table()
 
 # %% [markdown]
 # ## Verdicts per paper
@@ -93,6 +68,38 @@ fig_comparisons = claims.comparison_plot(frame)
 
 # %%
 claims.lesion_breakdown(claims.collect(results_root), results_root)
+
+# %% [markdown]
+# ## How to read this page
+#
+# It reads every paper's reported numbers (kept in the library
+# next to each paper's config, `mammorepro/papers/pN.py`, and recorded in each run's
+# metrics.json) and every result folder `results/pN/<dataset>/<profile>/`, and puts each claim beside
+# what the run measured:
+#
+# | column | what it holds |
+# |---|---|
+# | reported | the paper's number, where it prints it |
+# | reproduced (paper's definition) | this run under the paper's own metric definition, or the most favourable reading of its words where it states none |
+# | reproduced (strict) | foreground Dice or IoU per image over every test image, at the 0.5 threshold |
+# | 95 % CI | of the paper's-definition value where the run has one, else of the strict value (the column says which) |
+# | without segmenting | the best score of a prediction that finds nothing, under the paper's definition or a reading its words admit |
+# | verdict, because | from the rule below, computed, never typed |
+# | experiment | the chapter section that shows the mechanism |
+# | run | the result folder, its data, device, commit and split file hash |
+#
+# Claims about methods ("A beats B") have rows too: their reported column is empty (the papers give
+# the two numbers, not a tested difference) and their reproduced value is the paired difference.
+#
+# **The rule** (`mammorepro.report.claims.RULES`, applied by `mammorepro.report.claims.verdict`)
+# is printed below from the code: the first rule that applies gives the verdict. A run on the
+# phantom shows mechanisms and never decides a verdict about a paper; a claim about a method that
+# learned nothing on the run (the degeneracy gate: no better than the all-background prediction,
+# or equal to a trivial prediction) is not judged. A run on the paper's own data
+# (`--profile full -p dataset ...`) writes a result folder that this page reads like any other.
+
+# %%
+claims.rules_table()
 
 # %% [markdown]
 # ## Every claim

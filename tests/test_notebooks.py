@@ -60,7 +60,9 @@ def test_tour_smoke_writes_results_with_provenance(smoke_tour):
     assert any(o.get("output_type") == "display_data" for c in executed.cells for o in c.get("outputs", []))
     tags = [c.metadata.get("tags", []) for c in executed.cells if c.cell_type == "code"]
     assert all("hide-cell" in t for t in tags if "parameters" in t or "injected-parameters" in t)  # results first: plumbing folded
-    assert any("hide-input" in t for t in tags)
+    configure = [c.metadata.get("tags", []) for c in executed.cells if c.cell_type == "code" and ".configure(" in c.source]
+    assert configure and all("hide-cell" in t for t in configure)  # the resolved config dict is folded too
+    assert all(("hide-input" in t) != ("hide-cell" in t) for t in tags)  # every other cell: output shown, code a click away
 
 
 # What the tour's smoke run must show on every CPU and torch build: the all-background
