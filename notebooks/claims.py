@@ -30,7 +30,8 @@ import pandas as pd
 from mammorepro.report import claims
 
 pd.set_option("display.max_colwidth", 120)
-frame = claims.claims_frame(claims.collect(results_root))
+found = claims.collect(results_root)
+frame = claims.claims_frame(found)
 frame = frame.assign(first=frame["profile"] != profile).sort_values(["first", "paper", "profile"], kind="stable").drop(columns="first")
 {"result folders read": frame["result_dir"].nunique(), "claims": len(frame)}
 
@@ -67,7 +68,7 @@ fig_comparisons = claims.comparison_plot(frame)
 # no mass better.
 
 # %%
-claims.lesion_breakdown(claims.collect(results_root), results_root)
+claims.lesion_breakdown(found, results_root)
 
 # %% [markdown]
 # ## How to read this page

@@ -140,7 +140,7 @@ cfg
 cases = p1.load(cfg)
 folds = p1.prepare_folds(cfg, cases)
 fig_clahe = p1.plot_clahe(cases, cfg)
-[{"split file": f.split_path.name, "sha256": f.split_sha256[:16], "split": f.split_name, **{k: len(v) for k, v in f.parts.items()}} for f in folds]
+common.folds_overview(folds)
 
 # %% [markdown]
 # ## Train the three variants of the ablation

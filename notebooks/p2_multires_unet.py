@@ -96,7 +96,7 @@ cfg
 cases = p2.load(cfg)
 folds = p2.prepare_folds(cfg, cases)
 fig_clahe = p2.plot_clahe(cases, cfg)
-[{"split file": f.split_path.name, "sha256": f.split_sha256[:16], "split": f.split_name, **{k: len(v) for k, v in f.parts.items()}} for f in folds]
+common.folds_overview(folds)
 
 # %% [markdown]
 # ## Parameter counts

@@ -146,10 +146,10 @@ runs.overview()
 from mammorepro.report import benchmarks as bench
 
 budget = bench.load("benchmarks/results").get("p4_budget")
-Markdown("\n".join(f"- {s}" for s in bench.p4_budget_findings(budget))) if budget else Markdown("(no `p4_budget.json`: run `python benchmarks/p4_budget.py --data-root <CDD-CESM>`)")
+Markdown("\n".join(f"- {s}" for s in bench.p4_budget_findings(budget)))
 
 # %%
-bench.p4_budget_table(budget) if budget else None
+bench.p4_budget_table(budget)
 
 # %% [markdown]
 # ## Results (Table 10's layout)

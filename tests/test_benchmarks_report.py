@@ -34,3 +34,10 @@ def test_committed_cpu_settings_file_has_today_loop_as_reference_and_a_fastest_s
         ratios = {k: v["over_today"] for k, v in m["settings"].items()}
         assert m["fastest"] == max(ratios, key=ratios.get), model
         assert all(v["images_per_s"] > 0 for v in m["settings"].values()), model
+
+
+def test_p4_budget_without_its_file_says_how_to_make_it():
+    from mammorepro.report import benchmarks
+
+    assert "benchmarks/p4_budget.py" in benchmarks.p4_budget_findings(None)[0]
+    assert benchmarks.p4_budget_table(None).empty

@@ -156,6 +156,11 @@ def prepare_folds(cfg: dict, cases, **kwargs) -> list[Prepared]:
     return [first] + [prepare(cfg, cases, split=name, **kwargs) for name in names[1 : cfg.get("folds", 1) or None]]
 
 
+def folds_overview(folds: list[Prepared]) -> pd.DataFrame:
+    """One row per fold: its split file, the file's hash, the split's name and each part's size."""
+    return pd.DataFrame([{"split file": f.split_path.name, "sha256": f.split_sha256[:16], "split": f.split_name, **{k: len(v) for k, v in f.parts.items()}} for f in folds])
+
+
 def pool_folds(folds: list[Prepared], runs: list[Runs]) -> tuple[Prepared, Runs]:
     """Cross-validation's test parts as one: every fold's test images in fold order (each image
     is tested once, by the models that never saw it), and per variant and seed one :class:`Run`

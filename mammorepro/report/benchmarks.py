@@ -89,7 +89,7 @@ def cpu_settings_table(result: dict) -> pd.DataFrame:
     )
 
 
-def p4_budget_table(result: dict) -> pd.DataFrame:
+def p4_budget_table(result: dict | None) -> pd.DataFrame:
     """Per budget setting and model (``benchmarks/p4_budget.py``, validation part only): the best
     validation Dice over lesion images, the one at the epoch the setting keeps, epochs run, and
     how far the training loss moved (first to last epoch)."""
@@ -104,15 +104,17 @@ def p4_budget_table(result: dict) -> pd.DataFrame:
             "loss fell by %": round(100 * (1 - r["train_loss_last"] / r["train_loss_first"]), 1),
             "train s": round(r["train_seconds"], 1),
         }
-        for r in result["rows"]
+        for r in (result or {}).get("rows", [])
     ]
-    return pd.DataFrame(rows).set_index(["setting", "model"])
+    return pd.DataFrame(rows, columns=["setting", "model"] if not rows else None).set_index(["setting", "model"])
 
 
-def p4_budget_findings(result: dict, flat: float = 5.0) -> list[str]:
+def p4_budget_findings(result: dict | None, flat: float = 5.0) -> list[str]:
     """Sentences written from the probe: per model, the largest fall of its training loss over
     every setting (under ``flat`` % means it learned nothing in any), and the setting with the
-    best kept-epoch validation Dice."""
+    best kept-epoch validation Dice; one sentence saying how to make the file when there is none."""
+    if not result:
+        return ["no `p4_budget.json` yet: run `python benchmarks/p4_budget.py --data-root <your CDD-CESM copy>`"]
     out = []
     frame = pd.DataFrame(result["rows"])
     for model, rows in frame.groupby("model", sort=False):
