@@ -43,6 +43,7 @@
 profile = "default"  # smoke | default | full
 dataset = "phantom"  # phantom (built in) | cbis-ddsm | inbreast | mini-ddsm | mias | cdd-cesm
 data_root = ""  # folder of a real dataset; empty: the environment variable (see README)
+folds = None  # 1: the paper's 70/30 hold-out; 0: every fold of the dataset's five-fold scheme (CDD-CESM, mini-MIAS), test parts pooled
 seed = 0  # first seed; n_seeds seeds are used: seed, seed+1, ...
 n_seeds = None
 n_cases = None
@@ -78,6 +79,7 @@ cfg = p4.configure(
     profile,
     dataset=dataset,
     data_root=data_root,
+    folds=folds,
     seed=seed,
     n_seeds=n_seeds,
     n_cases=n_cases,
@@ -102,15 +104,18 @@ cfg
 # %% [markdown]
 # ## Data, hold-out and the class-balanced crops (sec. 3.1.2)
 # A 70/30 hold-out by patient; a tenth of the training patients is kept for validation (early
-# stopping), so the test part is never used to choose an epoch. Training crops are centred on
+# stopping), so the test part is never used to choose an epoch. With `folds` other than 1 the
+# dataset's five-fold scheme by patient replaces the hold-out (the real profile: every fold, so
+# that every image is tested once). Training crops are centred on
 # a pixel drawn uniformly from the mass, then flipped and contrast-changed with probability
-# 0.5 each (sec. 3.3). The class weights w = 1 - x/100 use the mass share x of the crops.
+# 0.5 each (sec. 3.3). The class weights w = 1 - x/100 use the mass share x of the crops (first fold shown).
 
 # %%
 cases = p4.load(cfg)
-prepared = p4.prepare(cfg, cases)
-fig_crops = p4.plot_crops(cfg, prepared)
-{"split file": prepared.split_path.name, "sha256": prepared.split_sha256[:16], **{k: len(v) for k, v in prepared.parts.items()}, **p4.class_weights(cfg, prepared)}
+folds = p4.prepare_folds(cfg, cases)
+fig_crops = p4.plot_crops(cfg, folds[0])
+display(common.folds_overview(folds))
+p4.class_weights(cfg, folds[0])
 
 # %% [markdown]
 # ## Parameter counts
@@ -129,7 +134,7 @@ p4.parameter_counts(cfg)
 # then its context module with the front end frozen, then everything.
 
 # %%
-runs = p4.train_models(cfg, prepared)
+prepared, runs = p4.pool_folds(folds, [p4.train_models(cfg, f) for f in folds])
 fig_training = p4.plot_training(runs)
 runs.overview()
 

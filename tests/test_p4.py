@@ -102,3 +102,31 @@ def test_p4_smoke_run_properties(smoke_p4):
     metrics = smoke_p4["metrics"]
     assert_run_properties(metrics, EXACT)
     assert metrics["n_test"] == 8 and all(r["epochs_run"] == 2 for r in metrics["runs"])
+
+
+def test_p4_folds_replace_the_holdout_and_every_image_is_tested_once(tmp_path, monkeypatch):
+    import pandas as pd
+
+    from mammorepro.data import mias
+    from mammorepro.data.phantom import PhantomConfig
+
+    root = mias.write_phantom(tmp_path / "data" / "mias", n=20, seed=1, config=PhantomConfig(height=256, width=128))
+    monkeypatch.setenv("MAMMOREPRO_CACHE", str(tmp_path / "cache"))
+    cfg = p4.configure("smoke", dataset="mias", data_root=str(root), results_root=str(tmp_path / "results"), epochs=1, n_seeds=1, models="fcn32", folds=2)
+    folds = p4.prepare_folds(cfg, p4.load(cfg))
+    assert [f.split_name for f in folds] == ["fold1", "fold2"] and "holdout70" not in folds[0].split_path.name
+    prepared, runs = p4.pool_folds(folds, [p4.train_models(cfg, f) for f in folds])
+    ids = [i for f in folds for i in f.parts["test"].case_ids]
+    assert prepared.parts["test"].case_ids == ids and len(set(ids)) == len(ids)
+    assert p4.class_weights(cfg, prepared) == p4.class_weights(cfg, folds[0])  # the first fold's crops
+    out = p4.record(cfg, prepared, runs, p4.score(cfg, prepared, runs))
+    m = json.loads((out / "metrics.json").read_text())
+    per_case = pd.read_csv(out / "per_case.csv")
+    assert m["split_name"] == "fold1+fold2" and m["n_test"] == len(ids) and {row["split"] for row in m["runs"]} == {"fold1", "fold2"}
+    assert sorted(per_case[per_case["method"] == "fcn32"]["case_id"]) == sorted(ids)
+    assert len(m["non_learned"]["per_fold"]) == 2
+    # folds 1 keeps the paper's 70/30 hold-out
+    one = p4.prepare_folds({**cfg, "folds": 1}, p4.load(cfg))
+    assert len(one) == 1 and "holdout70" in one[0].split_path.name
+    (tmp_path / "refused").mkdir()
+    assert_refused_in_one_line(p4.configure, tmp_path / "refused", "folds=6", dataset="mias", data_root=str(root), folds=6)
