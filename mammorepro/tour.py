@@ -100,7 +100,7 @@ def score(cfg: dict, model, prepared: Prepared) -> Scored:
     test = prepared.parts["test"]
     probs = predict(model, test, train_config(cfg))
     scores = {
-        "U-Net": score_predictions(probs, test.masks, test.case_ids, cfg["threshold"]),
+        "U-Net": score_predictions(probs, test.masks, test.case_ids, cfg["threshold"], extents=test.extents),
         "all-background": all_background(prepared, cfg["threshold"]),
     }
     return Scored(probs, scores, comparison_table(scores, seed=cfg["seed"]))

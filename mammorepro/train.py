@@ -60,7 +60,7 @@ def train(method: str, profile: str = "smoke", **params) -> dict:
     out = {"method": method, "world_size": world, "train_seconds": seconds, **common.history_summary(history)}
     if rank == 0:
         test = prepared.parts["test"]
-        scores = score_predictions(predict(model, test, tcfg), test.masks, test.case_ids, cfg["threshold"], common.EMPTY_MASK_POLICY)
+        scores = score_predictions(predict(model, test, tcfg), test.masks, test.case_ids, cfg["threshold"], common.EMPTY_MASK_POLICY, extents=test.extents)
         out["test"] = scores.summary()
         with RunRecorder.for_config("train", cfg, run_name) as rec:
             rec.write_config({"parameters": cfg, "method": side_by_side.METHODS[method].source, "engine": tcfg.to_dict(), "world_size": world})

@@ -93,7 +93,8 @@ fig_cases = tour.plot_cases(cases, n=6, real_samples=tour.real_samples(real_samp
 # %% [markdown]
 # ## Preprocessing, step by step
 # Border crop (scanner edges), CLAHE, resize keeping the aspect ratio with zero padding to a
-# square, normalisation to [0, 1].
+# square, normalisation to [0, 1]. Each image's extent on the square travels with it: metrics
+# count the image's own pixels, never the padding.
 
 # %%
 fig_pre = tour.plot_preprocessing(next(c for c in cases if c.lesions), cfg)

@@ -248,8 +248,9 @@ deviations.frame("p1")
 #   Its numbers test the *relative* claims (the ablation), not the 84 % headline. The `full`
 #   profile has the paper's sizes; it reproduces the headline only when run on CBIS-DDSM or
 #   INbreast.
-# - **Resize.** Images are resized keeping their aspect ratio and zero-padded to a square. The
-#   paper's "resized to 256*256" may have stretched them.
+# - **Resize.** Images are resized keeping their aspect ratio and zero-padded to a square (the
+#   released evaluation stretches them to 256 x 256); every metric counts the image's own pixels,
+#   never the padding.
 # - **Side outputs.** As in the released `composite_loss` (Models/DeepSupervision.py, commit
 #   7109b32), the three encoder sides are supervised against the mask's boundary band (the mask
 #   minus its erosion by a disk of radius 3) and the three decoder sides against the mask, and

@@ -186,7 +186,7 @@ deviations.frame("p2")
 #   input size, widths and epochs of the table above. It tests the relative claim and the metric
 #   definitions, not the 95.74 % itself.
 # - **Input size.** The paper does not state it. The full profile's (the table above) is resized
-#   with the aspect ratio kept and zero padding.
+#   with the aspect ratio kept and zero padding; metrics count the image's own pixels only.
 # - **Split.** 1600/200/200 images in the paper; here 80/10/10 by patient on Mini-DDSM (the
 #   phantom: 60/15/25), saved once and reused.
 # - **Early stopping.** The paper stopped at epoch 47 without stating the monitored quantity or

@@ -261,7 +261,8 @@ deviations.frame("p5")
 # - **Split.** The paper states none. Here a random 70/30 hold-out with 10 % of the training
 #   part for validation, by patient (or by image, `split_mode`), saved once and reused.
 # - **Resize.** The paper resizes to 224 x 224; here the aspect ratio is kept and the image
-#   zero-padded, as in every chapter, so lesions keep their shape (and cover fewer pixels).
+#   zero-padded, as in every chapter, so lesions keep their shape (and cover fewer pixels); the
+#   padding is never scored (the augmented copies of the leak audit carry their moved extent).
 # - **JPEG quality.** Not stated; OpenCV's default 95. The image's own value range is scaled to
 #   0..255.
 # - **Framework.** The paper used Keras `segmentation_models` on TensorFlow; here

@@ -44,7 +44,7 @@ def test_interrupted_build_resumes(mias_tree, tmp_path):
     from mammorepro.data.cache import _convert, case_fingerprint
 
     for case in index.cases[:3]:
-        _convert((case, CFG, ("mass",), parts / f"{case.case_id}.{case_fingerprint(case)}.npy"))
+        _convert((case, CFG, ("mass",), parts / f"{case.case_id}.{case_fingerprint(case)}.npz"))
     receipt = cache.build(index.cases, CFG, workers=1, progress=False)
     assert receipt["converted_now"] == 3 and cache.case_ids() == [c.case_id for c in index.cases]
 
@@ -81,3 +81,17 @@ def test_a_changed_image_or_annotation_is_converted_again(mias_tree, tmp_path):
     for i, case in enumerate(cases):
         x_, m_ = preprocess_case(case.image, case.mask, CFG)
         assert np.allclose(images[i], x_, atol=1e-3) and np.array_equal(masks[i], m_), case.case_id
+
+
+def test_the_cache_keeps_each_image_extent_on_its_padded_canvas(mias_tree, tmp_path):
+    from mammorepro.preprocess import image_extent
+
+    index = mias.scan(mias_tree)
+    cache = PreprocessedCache.for_dataset("mias", mias_tree, CFG, root=tmp_path / "cache")
+    cache.build(index.cases, CFG, workers=1, progress=False)
+    ids = [c.case_id for c in index.cases]
+    extents = cache.extents(ids[::-1])
+    assert extents.tolist() == [list(image_extent(c.image.shape, CFG)) for c in index.cases[::-1]]
+    assert extents[0].tolist() == [0, 0, 64, 64]  # mini-MIAS images are square: nothing padded
+    with pytest.raises(Exception, match="not in cache"):
+        cache.extents(["nobody"])

@@ -171,3 +171,29 @@ def test_bootstrap_pooled_ci_averages_runs_and_resamples_images_together():
     assert value == lo == hi == 1.0
     with pytest.raises(ValueError):
         bootstrap_pooled_ci([a, a[:1]], "dice_pooled")
+
+
+def test_padding_outside_the_image_extent_is_never_scored():
+    # the 4 x 4 image sits in columns 2..5 of a 4 x 8 canvas; the model paints the padding
+    target = np.zeros((1, 4, 8), np.uint8)
+    target[0, :, 2:6] = TARGET
+    pred = np.ones((1, 4, 8), np.uint8)
+    pred[0, :, 2:6] = PRED
+    box = np.array([[0, 2, 4, 6]])
+    assert confusion_counts(pred, target, box).tolist() == [[2, 2, 2, 10]]  # as if the canvas were the image
+    assert confusion_counts(pred, target).tolist() == [[2, 18, 2, 10]]  # the canvas: 16 false positives more
+    from mammorepro.metrics import inside_extents
+
+    as_mask = inside_extents(box, pred.shape)
+    assert as_mask.sum() == 16 and confusion_counts(pred, target, as_mask).tolist() == [[2, 2, 2, 10]]
+    empty = np.zeros_like(pred)  # all-background: padding adds no true negatives
+    assert confusion_counts(empty, target, box)[0, 3] == 12 and confusion_counts(empty, target)[0, 3] == 28
+    scores = SegmentationScores()
+    scores.update(pred, target, ["a"], extents=box)
+    assert scores.per_case()["fp"].tolist() == [2]
+    with pytest.raises(ConfigError, match="outside its extent"):
+        confusion_counts(pred, target, np.array([[0, 0, 4, 3]]))  # a box that cuts the lesion off
+    with pytest.raises(ConfigError, match="outside the 4 x 8 canvas"):
+        confusion_counts(pred, target, np.array([[0, 2, 4, 9]]))
+    with pytest.raises(ConfigError, match="one \\(y0, x0, y1, x1\\) per image"):
+        confusion_counts(pred, target, np.array([[0, 2, 4, 6], [0, 2, 4, 6]]))

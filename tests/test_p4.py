@@ -130,3 +130,17 @@ def test_p4_folds_replace_the_holdout_and_every_image_is_tested_once(tmp_path, m
     assert len(one) == 1 and "holdout70" in one[0].split_path.name
     (tmp_path / "refused").mkdir()
     assert_refused_in_one_line(p4.configure, tmp_path / "refused", "folds=6", dataset="mias", data_root=str(root), folds=6)
+
+
+def test_phantom_padding_is_never_scored(tmp_path):
+    from mammorepro.papers.common import all_background
+
+    cfg = p4.configure("smoke", results_root=str(tmp_path / "results"), n_cases=24)
+    prepared = p4.prepare(cfg, p4.load(cfg))
+    test = prepared.parts["test"]
+    y0, x0, y1, x1 = test.extents.T
+    # the phantom's 1024 x 512 views fill half the square canvas's width
+    assert (y1 - y0 == cfg["image_size"]).all() and (x1 - x0 == cfg["image_size"] // 2).all()
+    counts = all_background(prepared).counts
+    assert (counts.sum(axis=1) == (y1 - y0) * (x1 - x0)).all()  # every pixel counted is the image's
+    assert not any(test.masks[i][:, : x0[i]].any() or test.masks[i][:, x1[i] :].any() for i in range(len(test)))

@@ -146,3 +146,23 @@ def test_p5_smoke_run_properties(smoke_p5):
     metrics = smoke_p5["metrics"]
     assert_run_properties(metrics, EXACT)
     assert metrics["n_test"] == 6 and all(r["epochs_run"] == 1 for r in metrics["runs"])
+
+
+def test_augmented_copies_carry_the_image_region_the_augmentation_moved(tmp_path):
+    from mammorepro.metrics import inside_extents
+
+    cfg = p5.configure("smoke", results_root=str(tmp_path / "results"), n_cases=16)
+    prepared = p5.prepare(cfg, p5.load(cfg))
+    leak = p5.augment_before_split(cfg, prepared)
+    originals = {c: inside_extents(ds.extents, ds.masks.shape)[i] for ds in prepared.parts.values() for i, c in enumerate(ds.case_ids)}
+    moved = 0
+    for ds in leak.parts.values():
+        assert ds.extents.shape == ds.masks.shape and ds.extents.dtype == bool
+        assert not (ds.masks.astype(bool) & ~ds.extents).any()  # every mass pixel lies on the image
+        for i, c in enumerate(ds.case_ids):
+            source, copy = c.split("#copy")
+            if copy == "0":
+                assert np.array_equal(ds.extents[i], originals[source])  # the original keeps its box
+            else:
+                moved += not np.array_equal(ds.extents[i], originals[source])
+    assert moved > 0  # flips and rotations move the padding, and the region follows

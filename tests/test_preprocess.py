@@ -114,3 +114,17 @@ def test_augmentation_is_seeded_and_moves_mask_with_image():
     assert np.array_equal(xa, xb) and np.array_equal(ma, mb)
     assert set(np.unique(ma)) <= {0, 1}
     assert build_augmentation(flip=False, rotate=0, zoom=0, contrast=0) is None
+
+
+@pytest.mark.parametrize(("shape", "crop"), [((1024, 512), 0.01), ((300, 500), 0.0), ((257, 129), 0.03), ((512, 512), 0.01)])
+def test_image_extent_is_where_the_resize_puts_the_image(shape, crop):
+    from mammorepro.preprocess import image_extent
+
+    cfg = PreprocessConfig(image_size=64, border_crop=crop, clahe=False)
+    x, m = preprocess_case(np.full(shape, 200, np.uint8), np.ones(shape, np.uint8), cfg)
+    y0, x0, y1, x1 = image_extent(shape, cfg)
+    rows, cols = np.nonzero(m)
+    assert (rows.min(), cols.min(), rows.max() + 1, cols.max() + 1) == (y0, x0, y1, x1)
+    assert (x > 0).sum() == (y1 - y0) * (x1 - x0)
+    if shape[0] == shape[1]:
+        assert (y0, x0, y1, x1) == (0, 0, 64, 64)  # a square image has no padding

@@ -73,3 +73,15 @@ def test_the_seed_level_enters_the_interval():
     assert both.ci_high - both.ci_low > 3 * (images_only.ci_high - images_only.ci_low)
     assert abs(both.value - images_only.value) < 1e-12 and validate_result(both.to_dict()) == []
     assert over_seeds_and_images(seeds[:1], "dice_per_image").unit == "image"
+
+
+PADDED = [p for p in sorted((REPO / "results").glob("*/phantom/*/metrics.json")) if p.parts[-4] in ("p1", "p2", "p4", "p5", "side_by_side", "tour")]
+
+
+@pytest.mark.parametrize("path", PADDED, ids=lambda p: str(p.relative_to(REPO / "results")))
+def test_committed_phantom_folders_score_inside_each_image(path):
+    # the phantom's 1024 x 512 views fill half of the square canvas: a folder scored on the
+    # whole canvas would count the padding as true negatives (rerun the chapter to remake it)
+    m = json.loads(path.read_text())
+    assert m.get("scored_pixels") == "inside each image's extent", f"{path.parent} was scored on the padded canvas: rerun it"
+    assert m["padding_share"] == pytest.approx(0.5, abs=0.02)

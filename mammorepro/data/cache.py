@@ -12,8 +12,8 @@ preprocess), so the preprocessed arrays are written once per set of preprocessin
 * conversion runs in parallel processes with a progress bar; each case is written atomically
   to its own file, so an interrupted build resumes where it stopped;
 * when every case is converted, the files are consolidated into ``images.npy`` (float16,
-  N x S x S) and ``masks.npy`` (uint8) with an ``index.json`` receipt (case ids, parameters,
-  versions, time), read later through memory maps.
+  N x S x S) and ``masks.npy`` (uint8) with an ``index.json`` receipt (case ids, each image's
+  extent on the padded canvas, parameters, versions, time), read later through memory maps.
 
 Images are stored as float16 (the preprocessed values, ~1e-3 precision in [0, 1]), masks as uint8.
 """
@@ -32,10 +32,10 @@ from pathlib import Path
 import numpy as np
 
 from mammorepro.errors import ConfigError, DataError
-from mammorepro.preprocess import PreprocessConfig, preprocess_case
+from mammorepro.preprocess import PreprocessConfig, image_extent, preprocess_case
 from mammorepro.files import atomic_write, atomic_write_text, is_inside
 
-CACHE_VERSION = 2  # 2: per-case fingerprints of files and annotations
+CACHE_VERSION = 3  # 2: per-case fingerprints of files and annotations; 3: each image's extent
 
 
 def cache_root(explicit: str | os.PathLike | None = None) -> Path:
@@ -73,7 +73,8 @@ def case_fingerprint(case) -> str:
 
 
 def _convert(job) -> str:
-    """Preprocess one case and write it atomically as ``<case_id>.npy`` (2 x S x S float16)."""
+    """Preprocess one case and write it atomically as ``<case_id>.<fingerprint>.npz``: the
+    image and mask (2 x S x S float16) and the image's extent (y0, x0, y1, x1)."""
     case, cfg, kinds, out = job
     if out.is_file():
         return case.case_id
@@ -81,13 +82,16 @@ def _convert(job) -> str:
     mask = case.mask_for(kinds, image.shape) if hasattr(case, "mask_for") else case.mask
     x, m = preprocess_case(image, mask, cfg)
     pair = np.stack([x.astype(np.float16), m.astype(np.float16)])
-    atomic_write(out, lambda tmp: _save_npy(tmp, pair))
+    _write_part(out, pair, image_extent(image.shape, cfg))
     return case.case_id
 
 
-def _save_npy(path, array: np.ndarray) -> None:
-    with open(path, "wb") as fh:  # a file object: np.save would append ".npy" to a name
-        np.save(fh, array)
+def _write_part(path: Path, pair: np.ndarray, extent) -> None:
+    def write(tmp):
+        with open(tmp, "wb") as fh:  # a file object: np.savez would append ".npz" to a name
+            np.savez(fh, pair=pair, extent=np.asarray(extent, dtype=np.int64))
+
+    atomic_write(path, write)
 
 
 class PreprocessedCache:
@@ -130,13 +134,13 @@ class PreprocessedCache:
             return old
         parts = self.folder / "cases"
         parts.mkdir(parents=True, exist_ok=True)
-        part = {c: parts / f"{c}.{fp}.npy" for c, fp in prints.items()}
+        part = {c: parts / f"{c}.{fp}.npz" for c, fp in prints.items()}
         if old and old.get("fingerprints"):  # unchanged cases come from the consolidated arrays, not a new conversion
             images, masks = self.arrays()
             for i, c in enumerate(old["case_ids"]):
                 if c in prints and old["fingerprints"].get(c) == prints[c] and not part[c].is_file():
                     pair = np.stack([np.asarray(images[i]), np.asarray(masks[i]).astype(np.float16)])
-                    atomic_write(part[c], lambda tmp, pair=pair: _save_npy(tmp, pair))
+                    _write_part(part[c], pair, old["extents"][i])
             del images, masks
         todo = [(c, cfg, kinds, part[c.case_id]) for c in cases if not part[c.case_id].is_file()]
         workers = workers or os.cpu_count() or 1
@@ -165,15 +169,21 @@ class PreprocessedCache:
             tmp = self.folder / f".{name}.npy.tmp"
             arr = np.lib.format.open_memmap(tmp, mode="w+", dtype=dtype, shape=(len(ids), s, s))
             for i, c in enumerate(ids):
-                pair = np.load(part[c])
+                with np.load(part[c]) as f:
+                    pair = f["pair"]
                 arr[i] = pair[0] if name == "images" else pair[1].astype(np.uint8)
             arr.flush()
             del arr
             os.replace(tmp, self.folder / f"{name}.npy")
+        extents = []
+        for c in ids:
+            with np.load(part[c]) as f:
+                extents.append([int(v) for v in f["extent"]])
         from mammorepro import __version__
 
         return {
             "case_ids": ids,
+            "extents": extents,  # (y0, x0, y1, x1) of each image on its padded canvas
             "preprocess": cfg.to_dict(),
             "kinds": list(kinds),
             "cache_version": CACHE_VERSION,
@@ -199,3 +209,14 @@ class PreprocessedCache:
         idx = np.array([position[c] for c in case_ids], dtype=np.int64)
         images, masks = self.arrays()
         return images[idx].astype(np.float32), np.asarray(masks[idx])
+
+    def extents(self, case_ids: list[str]) -> np.ndarray:
+        """(N, 4) int64: each case's extent (y0, x0, y1, x1) on the padded canvas, in order."""
+        index = json.loads((self.folder / "index.json").read_text()) if self.complete else None
+        if index is None:
+            raise DataError(f"cache {self.folder} is not built: call build() first")
+        extent = dict(zip(index["case_ids"], index["extents"]))
+        missing = [c for c in case_ids if c not in extent]
+        if missing:
+            raise DataError(f"case {missing[0]} is not in cache {self.folder}: rebuild it")
+        return np.array([extent[c] for c in case_ids], dtype=np.int64).reshape(len(case_ids), 4)

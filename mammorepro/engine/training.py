@@ -124,14 +124,27 @@ def seed_everything(seed: int, deterministic: bool = True) -> None:
 
 
 class ArraySegmentationDataset(Dataset):
-    """Preprocessed images (N, H, W) float32 and masks (N, H, W) {0,1}, with optional augmentation."""
+    """Preprocessed images (N, H, W) float32 and masks (N, H, W) {0,1}, with optional augmentation.
 
-    def __init__(self, images: np.ndarray, masks: np.ndarray, case_ids=None, augment=None):
+    ``extents`` says where each image lies on its padded canvas: a box per image (N x 4: y0, x0,
+    y1, x1, :func:`mammorepro.preprocess.image_extent`) or boolean masks (N x H x W); scoring
+    counts those pixels only. None: every pixel is the image's (square images, crops)."""
+
+    def __init__(self, images: np.ndarray, masks: np.ndarray, case_ids=None, augment=None, extents=None):
         if len(images) != len(masks):
             raise ConfigError(f"{len(images)} images but {len(masks)} masks")
+        if extents is not None and len(extents) != len(images):
+            raise ConfigError(f"{len(extents)} image extents for {len(images)} images")
         self.images, self.masks = images, masks
         self.case_ids = list(case_ids) if case_ids is not None else [str(i) for i in range(len(images))]
         self.augment = augment
+        self.extents = None if extents is None else np.asarray(extents)
+
+    def subset(self, index) -> "ArraySegmentationDataset":
+        """The images at ``index`` (a list of positions), with their masks, ids, extents and augmentation."""
+        index = list(index)
+        extents = None if self.extents is None else self.extents[index]
+        return ArraySegmentationDataset(self.images[index], self.masks[index], [self.case_ids[i] for i in index], self.augment, extents)
 
     def __len__(self) -> int:
         return len(self.images)
@@ -380,7 +393,7 @@ def fit(
             sides: list[SegmentationScores] = []
             probs, val_loss, targets = _predict(model, val_ds, cfg, device, loss_fn, sides)
             row["val_loss"] = val_loss
-            summary = score_predictions(probs, targets, None, cfg.threshold).summary()
+            summary = score_predictions(probs, targets, None, cfg.threshold, extents=getattr(val_ds, "extents", None)).summary()
             row["val_dice"] = summary["dice_per_image"]
             lesion = summary["dice_lesion_images"]
             row["val_dice_lesion"] = lesion if not math.isnan(lesion) else summary["dice_pooled"]
@@ -437,7 +450,8 @@ def _predict(model, ds, cfg: TrainConfig, device, loss_fn=None, side_scores: lis
     probs, targets, total = [], [], 0.0
     loader = DataLoader(ds, batch_size=cfg.batch_size, shuffle=False, num_workers=cfg.num_workers)
     memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
-    for x, y, _ in loader:
+    extents = getattr(ds, "extents", None)
+    for x, y, index in loader:
         x = x.to(device, memory_format=memory_format)
         with torch.autocast(device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
             out = model(x)
@@ -449,7 +463,7 @@ def _predict(model, ds, cfg: TrainConfig, device, loss_fn=None, side_scores: lis
             if not side_scores:
                 side_scores.extend(SegmentationScores() for _ in out["sides"])
             for scores, side in zip(side_scores, out["sides"]):
-                scores.update((torch.sigmoid(side.float())[:, 0] >= cfg.threshold).cpu().numpy(), targets[-1])
+                scores.update((torch.sigmoid(side.float())[:, 0] >= cfg.threshold).cpu().numpy(), targets[-1], extents=None if extents is None else extents[index.numpy()])
     if not probs:
         raise ConfigError("the evaluation set is empty: check the split and the data")
     return np.concatenate(probs), total / len(ds), np.concatenate(targets)
@@ -463,10 +477,11 @@ def predict(model: nn.Module, ds: Dataset, cfg: TrainConfig | None = None) -> np
     return _predict(model, ds, cfg, device)[0]
 
 
-def score_predictions(probs: np.ndarray, masks: np.ndarray, case_ids, threshold: float = 0.5, empty: str = "one") -> SegmentationScores:
-    """Threshold probabilities and score them under every metric definition."""
+def score_predictions(probs: np.ndarray, masks: np.ndarray, case_ids, threshold: float = 0.5, empty: str = "one", extents=None) -> SegmentationScores:
+    """Threshold probabilities and score them under every metric definition, inside each
+    image's ``extents`` where given (padding pixels are never scored)."""
     scores = SegmentationScores(empty=empty)
-    scores.update(np.asarray(probs) >= threshold, np.asarray(masks) > 0, case_ids)
+    scores.update(np.asarray(probs) >= threshold, np.asarray(masks) > 0, case_ids, extents=extents)
     return scores
 
 
@@ -474,4 +489,4 @@ def evaluate(model: nn.Module, ds: ArraySegmentationDataset, cfg: TrainConfig | 
     """Predict and score; returns (probabilities, :class:`SegmentationScores`)."""
     cfg = cfg or TrainConfig()
     probs = predict(model, ds, cfg)
-    return probs, score_predictions(probs, ds.masks, ds.case_ids, cfg.threshold, empty)
+    return probs, score_predictions(probs, ds.masks, ds.case_ids, cfg.threshold, empty, extents=getattr(ds, "extents", None))

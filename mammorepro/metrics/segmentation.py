@@ -58,11 +58,14 @@ DEFINITIONS: dict[str, str] = {
 }
 
 
-def confusion_counts(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
+def confusion_counts(pred: np.ndarray, target: np.ndarray, extents=None) -> np.ndarray:
     """Per-image (TP, FP, FN, TN) for binary masks of shape (N, H, W[, ...]); returns int64 (N, 4).
 
     Inputs must already be binary (bool or 0/1): probabilities are thresholded by the caller,
-    so the threshold is always explicit."""
+    so the threshold is always explicit. ``extents`` (:func:`inside_extents`: boxes from
+    :func:`mammorepro.preprocess.image_extent`, or boolean masks), where given, are each image's
+    own region on a padded canvas: only its pixels are counted, so zero padding never adds true
+    negatives (or false positives)."""
     pred, target = np.asarray(pred), np.asarray(target)
     if pred.shape != target.shape:
         raise ConfigError(f"prediction shape {pred.shape} differs from target shape {target.shape}")
@@ -74,11 +77,40 @@ def confusion_counts(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
     pred, target = pred.astype(bool), target.astype(bool)
     p = pred.reshape(pred.shape[0], -1)
     t = target.reshape(target.shape[0], -1)
+    if extents is None:
+        pixels = np.full(len(p), p.shape[1])
+    else:
+        valid = inside_extents(extents, pred.shape).reshape(len(p), -1)
+        if np.any(t & ~valid):
+            raise ConfigError("a target has lesion pixels outside its extent: these extents belong to other masks (or another preprocessing)")
+        p = p & valid
+        pixels = np.count_nonzero(valid, axis=1)
     tp = np.count_nonzero(p & t, axis=1)
     fp = np.count_nonzero(p & ~t, axis=1)
     fn = np.count_nonzero(~p & t, axis=1)
-    tn = p.shape[1] - tp - fp - fn
+    tn = pixels - tp - fp - fn
     return np.stack([tp, fp, fn, tn], axis=1).astype(np.int64)
+
+
+def inside_extents(extents, shape) -> np.ndarray:
+    """Boolean (N, H, W): True on each image's own pixels. ``extents`` is either one box per
+    image (N x 4: y0, x0, y1, x1, what an aspect-keeping resize leaves unpadded) or the boolean
+    masks themselves (N x H x W, e.g. after a rotation has moved the padding)."""
+    if len(shape) != 3:
+        raise ConfigError(f"extents need a batch of masks (N, H, W), not shape {tuple(shape)}")
+    e = np.asarray(extents)
+    if e.ndim == 3:
+        if e.shape != tuple(shape):
+            raise ConfigError(f"extent masks of shape {e.shape} do not fit masks of shape {tuple(shape)}")
+        return e.astype(bool)
+    b = e.astype(np.int64)
+    if b.ndim != 2 or b.shape[1] != 4 or len(b) != shape[0]:
+        raise ConfigError(f"extents of shape {b.shape} do not fit masks of shape {tuple(shape)}: give one (y0, x0, y1, x1) per image")
+    if (b[:, 0] < 0).any() or (b[:, 1] < 0).any() or (b[:, 2] > shape[1]).any() or (b[:, 3] > shape[2]).any() or (b[:, 2] <= b[:, 0]).any() or (b[:, 3] <= b[:, 1]).any():
+        raise ConfigError(f"an extent lies outside the {shape[1]} x {shape[2]} canvas or is empty: extents are (y0, x0, y1, x1) with y0 < y1, x0 < x1")
+    rows = np.arange(shape[1])[None, :, None]
+    cols = np.arange(shape[2])[None, None, :]
+    return (rows >= b[:, 0, None, None]) & (rows < b[:, 2, None, None]) & (cols >= b[:, 1, None, None]) & (cols < b[:, 3, None, None])
 
 
 def _ratio(num: np.ndarray, den: np.ndarray, empty: str) -> np.ndarray:
@@ -273,8 +305,9 @@ class SegmentationScores:
         self._counts: list[np.ndarray] = []
         self._ids: list[str] = []
 
-    def update(self, pred, target, case_ids=None) -> np.ndarray:
-        counts = confusion_counts(pred, target)
+    def update(self, pred, target, case_ids=None, extents=None) -> np.ndarray:
+        """Add a batch; ``extents`` limits each image to its own pixels (:func:`confusion_counts`)."""
+        counts = confusion_counts(pred, target, extents)
         start = len(self._ids)
         ids = list(case_ids) if case_ids is not None else [str(start + i) for i in range(len(counts))]
         if len(ids) != len(counts):

@@ -24,8 +24,8 @@ from mammorepro.data.roots import resolve_root
 from mammorepro.errors import ConfigError
 from mammorepro.engine import ArraySegmentationDataset, History, TrainConfig, fit, predict, resolve_device, score_predictions
 from mammorepro.models import non_learned
-from mammorepro.metrics import ALL_BACKGROUND, DEFINITIONS, NON_LEARNED, SegmentationScores, bootstrap_ci, difference_verdict, format_ci, trivial_prediction
-from mammorepro.preprocess import PreprocessConfig, preprocess_case, preprocess_steps
+from mammorepro.metrics import ALL_BACKGROUND, DEFINITIONS, NON_LEARNED, SegmentationScores, bootstrap_ci, difference_verdict, format_ci, inside_extents, trivial_prediction
+from mammorepro.preprocess import PreprocessConfig, image_extent, preprocess_case, preprocess_steps
 from torch import nn
 from mammorepro.preprocess.augment import build_augmentation
 from mammorepro.report import RunRecorder
@@ -122,16 +122,25 @@ def prepare(
     for name, members in parts.items():
         if cache is not None and members:
             images, masks = cache.select(members)
+            extents = cache.extents(members)
         else:
-            arrays = [preprocess_case(by_id[i].image, by_id[i].mask_for(kinds), pcfg) for i in members]
+            arrays = [_preprocessed(by_id[i], kinds, pcfg) for i in members]
             images = np.stack([a[0] for a in arrays]) if arrays else empty
             masks = np.stack([a[1] for a in arrays]) if arrays else empty.astype(np.uint8)
-        out[name] = ArraySegmentationDataset(images, masks, members, augment=aug if name == "train" else None)
+            extents = np.array([a[2] for a in arrays], dtype=np.int64).reshape(len(arrays), 4)
+        out[name] = ArraySegmentationDataset(images, masks, members, augment=aug if name == "train" else None, extents=extents)
         rows += [
             {"case_id": i, "part": name, "n_masses": sum(les.kind == "mass" for les in by_id[i].lesions), "mass_fraction": float(m.mean())}
             for i, m in zip(members, masks)
         ]
     return Prepared(out, path, sha, pd.DataFrame(rows), split_name, data_mod.SCHEMES[scheme or cfg["dataset"]], group_by, kinds, list(splits).index(split_name))
+
+
+def _preprocessed(case, kinds, pcfg) -> tuple[np.ndarray, np.ndarray, tuple[int, int, int, int]]:
+    """One case preprocessed: image, mask of ``kinds`` and the image's extent."""
+    image = case.image
+    x, m = preprocess_case(image, case.mask_for(kinds), pcfg)
+    return x, m, image_extent(image.shape, pcfg)
 
 
 def n_splits(dataset: str) -> int:
@@ -174,7 +183,8 @@ def pool_folds(folds: list[Prepared], runs: list[Runs]) -> tuple[Prepared, Runs]
     if len(folds) == 1:
         return folds[0], runs[0]
     tests = [f.parts["test"] for f in folds]
-    test = ArraySegmentationDataset(np.concatenate([t.images for t in tests]), np.concatenate([t.masks for t in tests]), [i for t in tests for i in t.case_ids])
+    extents = None if any(t.extents is None for t in tests) else np.concatenate([t.extents for t in tests])
+    test = ArraySegmentationDataset(np.concatenate([t.images for t in tests]), np.concatenate([t.masks for t in tests]), [i for t in tests for i in t.case_ids], extents=extents)
     first = folds[0]
     pooled = replace(
         first,
@@ -207,14 +217,14 @@ def score_masks(pred: np.ndarray, prepared: Prepared) -> SegmentationScores:
     """Score binary masks (N, H, W) of the test part under every definition."""
     test = prepared.parts["test"]
     scores = SegmentationScores(empty=EMPTY_MASK_POLICY)
-    scores.update(np.asarray(pred, dtype=bool), test.masks > 0, test.case_ids)
+    scores.update(np.asarray(pred, dtype=bool), test.masks > 0, test.case_ids, extents=test.extents)
     return scores
 
 
 def all_background(prepared: Prepared, threshold: float = 0.5) -> SegmentationScores:
     """The trivial baseline that belongs in every table: predict no mass anywhere."""
     test = prepared.parts["test"]
-    return score_predictions(trivial_prediction(test.masks.shape, ALL_BACKGROUND), test.masks, test.case_ids, threshold, EMPTY_MASK_POLICY)
+    return score_predictions(trivial_prediction(test.masks.shape, ALL_BACKGROUND), test.masks, test.case_ids, threshold, EMPTY_MASK_POLICY, extents=test.extents)
 
 
 def _as_list(s) -> list[SegmentationScores]:
@@ -292,7 +302,18 @@ def provenance(paper: str, cfg: dict, prepared: Prepared) -> dict:
         "n_test_with_lesion": int(sum(m.any() for m in test.masks)),
         "empty_mask_policy": EMPTY_MASK_POLICY,
         "threshold": cfg.get("threshold", 0.5),
+        **scored_pixels(test),
     }
+
+
+def scored_pixels(test: ArraySegmentationDataset) -> dict:
+    """Which pixels the metrics count, for metrics.json: each image's own (its extent on the
+    padded canvas) or every pixel of arrays that were never padded, and the share of the test
+    canvases that is padding (0 for square images)."""
+    if test.extents is None:
+        return {"scored_pixels": "every pixel (no padding)", "padding_share": 0.0}
+    inside = inside_extents(test.extents, np.asarray(test.masks).shape)
+    return {"scored_pixels": "inside each image's extent", "padding_share": float(1 - inside.mean())}
 
 
 def record_run(
@@ -344,7 +365,7 @@ def with_non_learned(metrics: dict, per_case: pd.DataFrame, *prepared: Prepared)
     for p in folds:
         test, train = p.parts["test"], p.parts["train"]
         quantile = non_learned.fit_quantile(train.images, train.masks)
-        scores.update(np.asarray(non_learned.segment(test.images, quantile), dtype=bool), test.masks > 0, test.case_ids)
+        scores.update(np.asarray(non_learned.segment(test.images, quantile), dtype=bool), test.masks > 0, test.case_ids, extents=test.extents)
         per_fold.append({"split": p.split_name, "quantile": quantile})
         split_of.update(dict.fromkeys(test.case_ids, p.split_name))
     f = scores.per_case()
@@ -651,7 +672,7 @@ def ranked_cases(run: Run, prepared: Prepared, threshold: float = 0.5) -> list[t
     """The best, median and worst test image with a lesion by this run's Dice: (rank, index into
     the test part, Dice). Images without a lesion are left out: any empty answer scores 1 there."""
     test = prepared.parts["test"]
-    scores = score_predictions(run.probabilities, test.masks, test.case_ids, threshold, EMPTY_MASK_POLICY).per_case()
+    scores = score_predictions(run.probabilities, test.masks, test.case_ids, threshold, EMPTY_MASK_POLICY, extents=test.extents).per_case()
     lesion = np.flatnonzero(scores["has_lesion"].to_numpy())
     if len(lesion) == 0:
         return []

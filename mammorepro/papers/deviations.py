@@ -37,8 +37,8 @@ P1 = [
          "no shift (crf_prob_shift 0); -p crf_prob_shift 0.1 gives the released form",
          "+0.1 turned an unlearned flat map just below 0.5 into all-mass (pixel accuracy 0.006 in the shared protocol); result folders made before this change used 0.1 and say so in config.json", "parameter"),
     item("input size", "not stated", "the released evaluation stretches every image to 256 x 256",
-         "aspect kept, padded to a square (CDD-CESM and mini-MIAS are square: no padding there)",
-         "padding pixels count as background in pixel accuracy and pooled metrics on the phantom", "disclosed"),
+         "aspect kept, padded to a square, and every metric counts the image's own pixels only (each image's extent on the canvas travels with it through the cache, the folds and the scorers)",
+         "fixed: padding no longer adds true negatives to pixel accuracy and the pooled metrics; CDD-CESM and mini-MIAS are square, so only the phantom's (1024 x 512) folders changed, and they were rerun", "fixed"),
     item("CBIS-DDSM cases", "the Mass folders", "Mass cases only",
          "the Mass-... folders only (cbis_mass_folders); -p cbis_mass_folders False lets the Calc-... cases in as images without a mass",
          "fixed; no CBIS-DDSM run is committed", "fixed"),
@@ -73,6 +73,9 @@ P4 = [
     item("real-data budget", "Table 8: patience 4, crops of 256 to 1500 px, 100 epochs", "",
          "the real profile: 256 px images, 128 px crops, 24 epochs, patience 8",
          "the setting with the best validation lesion Dice for every model in benchmarks/results/p4_budget.json (validation part only); at 128 px FCN32's training loss did not move", "disclosed"),
+    item("test split", "sec. 3.4: a 70/30 hold-out", "",
+         "folds 1 (the default) keeps the hold-out by patient; the real profile tests on every fold of CDD-CESM's five-fold scheme by patient (folds 0), each image once, the folds pooled",
+         "the hold-out's 44 CDD-CESM test images (24 with a mass) left CIs of +-0.05, too wide to say whether a model beats the brightest-region baseline; each fold trains on 80 % (less validation), not 70 %", "parameter"),
     item("data", "100 private mammograms x 10 augmentations", "", "CDD-CESM (real) and the phantom", "the paper's data is private", "disclosed"),
 ]
 

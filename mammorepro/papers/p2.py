@@ -166,7 +166,7 @@ def score(cfg: dict, prepared: Prepared, runs: Runs) -> Scored:
     """Both models (every seed) and the all-background prediction under every definition, and
     the paired per-image IoU comparison."""
     test = prepared.parts["test"]
-    scores = {v: [score_predictions(r.probabilities, test.masks, test.case_ids, cfg["threshold"]) for r in runs.of(v)] for v in VARIANTS}
+    scores = {v: [score_predictions(r.probabilities, test.masks, test.case_ids, cfg["threshold"], extents=test.extents) for r in runs.of(v)] for v in VARIANTS}
     scores["all-background"] = [all_background(prepared, cfg["threshold"])]
     return Scored(scores, comparison_table(scores, seed=cfg["seed"]), paired_comparisons(scores, COMPARISONS, column="iou", seed=cfg["seed"]))
 

@@ -499,7 +499,7 @@ def run_split(cfg: dict, data: Data, split: str, pretrained: Pretrained | None, 
     patch_runs = train_all(PAPER, cfg, _split_prepared(data, split, pparts), builders, dice, seeds(cfg), progress=progress)
     ptest = pparts["test"]
     patch_scores = {
-        v: [score_predictions(r.probabilities, ptest.masks, ptest.case_ids, cfg["threshold"], EMPTY_MASK_POLICY) for r in patch_runs.of(v)] for v in SEGMENTERS
+        v: [score_predictions(r.probabilities, ptest.masks, ptest.case_ids, cfg["threshold"], EMPTY_MASK_POLICY, extents=ptest.extents) for r in patch_runs.of(v)] for v in SEGMENTERS
     }
 
     # one-stage: the same architectures trained and run on whole downsampled images
@@ -519,7 +519,7 @@ def run_split(cfg: dict, data: Data, split: str, pretrained: Pretrained | None, 
                     probs = np.stack([_resize(p, shape) for p in r.probabilities])
                 else:
                     probs = two_stage(cfg, r.model, test, candidates[source])
-                full[key].append(score_predictions(probs, test.masks, test.case_ids, cfg["threshold"], EMPTY_MASK_POLICY))
+                full[key].append(score_predictions(probs, test.masks, test.case_ids, cfg["threshold"], EMPTY_MASK_POLICY))  # stretched, never padded
                 probs_first.setdefault(key, probs)
     return SplitResult(split, len(train), len(test), stage1, detection, patch_runs, onestage_runs, patch_scores, full, candidates, probs_first, test, time.perf_counter() - t0)
 

@@ -327,7 +327,7 @@ def score(cfg: dict, prepared: Prepared, runs: Runs) -> Scored:
     and t-interval over seeds of each metric, and the paper's claims as paired comparisons."""
     test = prepared.parts["test"]
     keys = [k for k in MODELS if runs.of(k)]
-    scores = {k: [score_predictions(r.probabilities, test.masks, test.case_ids, cfg["threshold"]) for r in runs.of(k)] for k in keys}
+    scores = {k: [score_predictions(r.probabilities, test.masks, test.case_ids, cfg["threshold"], extents=test.extents) for r in runs.of(k)] for k in keys}
     scores["all-background"] = [all_background(prepared, cfg["threshold"])]
     rows = []
     for key, per_seed in scores.items():

@@ -42,7 +42,7 @@ from mammorepro import data as data_mod
 from mammorepro.engine import ArraySegmentationDataset, predict, score_predictions
 from mammorepro.errors import ConfigError
 from mammorepro.losses import build_loss
-from mammorepro.metrics import EFFECT, SegmentationScores, batch_pooled, bootstrap_ci, bootstrap_unpaired_difference, difference_verdict
+from mammorepro.metrics import EFFECT, SegmentationScores, batch_pooled, bootstrap_ci, bootstrap_unpaired_difference, difference_verdict, inside_extents
 from mammorepro.models import check_input_size, count_parameters, create_model
 from mammorepro.models.input_norm import ImageNetInput
 from mammorepro.papers import common
@@ -183,19 +183,23 @@ def augment_before_split(cfg: dict, prepared: Prepared) -> Prepared:
     ``leak_copies - 1`` augmented copies of it are pooled, then split at random by copy with the
     same 70/30 + 10 % scheme, so most test images have a twin in training. The copies are drawn
     once from ``seed`` and the copy split is a saved file like every split."""
-    ids, images, masks = [], [], []
+    ids, images, masks, inside = [], [], [], []
     aug = build_augmentation(seed=cfg["seed"])
     for part in ("train", "val", "test"):
         ds = prepared.parts[part]
+        own = np.ones(ds.masks.shape, bool) if ds.extents is None else inside_extents(ds.extents, ds.masks.shape)
         for i, case_id in enumerate(ds.case_ids):
             for k in range(cfg["leak_copies"]):
-                image, mask = ds.images[i], ds.masks[i]
+                # the image's own pixels ride along in the mask's second bit, so that a rotated
+                # copy's padding (moved, and the corners the rotation fills) is never scored
+                image, code = ds.images[i], (ds.masks[i] > 0).astype(np.uint8) | (own[i].astype(np.uint8) << 1)
                 if k:
                     aug.reseed(cfg["seed"] * 1_000_003 + len(ids))
-                    image, mask = aug(image, mask)
+                    image, code = aug(image, code)
                 ids.append(f"{case_id}#copy{k}")
                 images.append(image)
-                masks.append(mask)
+                masks.append((code & 1).astype(ds.masks.dtype))
+                inside.append((code >> 1).astype(bool))
     splits, path, sha = data_mod.get_or_create_splits(
         Path(cfg["results_root"]) / "splits", cfg["dataset"], ids, ids, seed=cfg["seed"], scheme="holdout70", group_by="image"
     )
@@ -205,7 +209,9 @@ def augment_before_split(cfg: dict, prepared: Prepared) -> Prepared:
     out, rows = {}, []
     for name, members in parts.items():
         idx = [position[c] for c in members]
-        out[name] = ArraySegmentationDataset(np.stack([images[i] for i in idx]), np.stack([masks[i] for i in idx]), list(members), augment=online if name == "train" else None)
+        out[name] = ArraySegmentationDataset(
+            np.stack([images[i] for i in idx]), np.stack([masks[i] for i in idx]), list(members), augment=online if name == "train" else None, extents=np.stack([inside[i] for i in idx])
+        )
         rows += [{"case_id": c, "part": name, "n_masses": -1, "mass_fraction": float(masks[i].mean())} for c, i in zip(members, idx)]
     scheme = "copies of every image (the original and augmented ones) split at random by copy, 70/30 + 10 % validation"
     return Prepared(out, path, sha, pd.DataFrame(rows), split_name, scheme, "copy", prepared.kinds)
@@ -314,12 +320,12 @@ def score(cfg: dict, trained: dict[str, Variant]) -> Scored:
     scores, keras = {}, {}
     for name, v in trained.items():
         test = v.prepared.parts["test"]
-        scores[name] = [score_predictions(r.probabilities, test.masks, test.case_ids, t) for r in v.runs]
+        scores[name] = [score_predictions(r.probabilities, test.masks, test.case_ids, t, extents=test.extents) for r in v.runs]
     main = trained[MAIN]
     train = main.prepared.parts["train"]
-    plain_train = ArraySegmentationDataset(train.images, train.masks, train.case_ids)
+    plain_train = ArraySegmentationDataset(train.images, train.masks, train.case_ids, extents=train.extents)
     tcfg = common.train_config(main.cfg)
-    scores[TRAINING] = [score_predictions(predict(r.model, plain_train, tcfg), train.masks, train.case_ids, t) for r in main.runs]
+    scores[TRAINING] = [score_predictions(predict(r.model, plain_train, tcfg), train.masks, train.case_ids, t, extents=train.extents) for r in main.runs]
     scores["all-background"] = [all_background(main.prepared, t)]
     for name, per_seed in scores.items():
         keras[name] = [_keras(s, cfg["batch_size"]) for s in per_seed]

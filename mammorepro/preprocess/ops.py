@@ -25,11 +25,18 @@ def _check_2d(image: np.ndarray, name: str = "image") -> None:
 def crop_border(image: np.ndarray, fraction: float = 0.01) -> np.ndarray:
     """Remove ``fraction`` of the height and width on every side (scanner borders, p5 sec 3.1)."""
     _check_2d(image)
+    h, w = cropped_shape(image.shape, fraction)
+    dy, dx = (image.shape[0] - h) // 2, (image.shape[1] - w) // 2
+    return image[dy : dy + h, dx : dx + w].copy()
+
+
+def cropped_shape(shape: tuple[int, int], fraction: float) -> tuple[int, int]:
+    """The shape :func:`crop_border` leaves of an image of ``shape``."""
     if not 0 <= fraction < 0.5:
         raise ConfigError(f"border crop fraction {fraction} must be in [0, 0.5)")
-    h, w = image.shape
+    h, w = int(shape[0]), int(shape[1])
     dy, dx = int(round(h * fraction)), int(round(w * fraction))
-    return image[dy : h - dy, dx : w - dx].copy()
+    return h - 2 * dy, w - 2 * dx
 
 
 def clahe(image: np.ndarray, clip_limit: float = 2.0, tile_grid: int = 8) -> np.ndarray:
@@ -83,11 +90,8 @@ def resize_pad(
     fractions and thresholded at 0.5, so small masses are not lost to nearest-neighbour.
     """
     _check_2d(image, "mask" if is_mask else "image")
-    if size < 8:
-        raise ConfigError(f"target size {size} must be at least 8 pixels")
-    h, w = image.shape
-    scale = size / max(h, w)
-    nh, nw = max(1, int(round(h * scale))), max(1, int(round(w * scale)))
+    g = pad_geometry(image.shape, size, anchor)
+    (h, w), scale, (nh, nw), (oy, ox) = image.shape, g["scale"], g["resized"], g["offset"]
     src = image.astype(np.float32)
     interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
     out = cv2.resize(src, (nw, nh), interpolation=interp)
@@ -95,11 +99,23 @@ def resize_pad(
         out = (out >= 0.5).astype(image.dtype)
     else:
         out = out.astype(image.dtype) if np.issubdtype(image.dtype, np.floating) else np.round(out).astype(image.dtype)
-    oy = (size - nh) // 2 if anchor == "center" else 0
-    ox = (size - nw) // 2 if anchor == "center" else 0
     canvas = np.zeros((size, size), dtype=out.dtype)
     canvas[oy : oy + nh, ox : ox + nw] = out
-    return canvas, {"scale": scale, "offset": (oy, ox), "resized": (nh, nw), "original": (h, w)}
+    return canvas, g
+
+
+def pad_geometry(shape: tuple[int, int], size: int, anchor: str = "center") -> dict:
+    """Where :func:`resize_pad` puts an image of ``shape`` on its ``size x size`` canvas: the
+    scale, the resized (height, width), the offset of its top-left corner and the original shape.
+    The image's own pixels are ``canvas[oy : oy + nh, ox : ox + nw]``; the rest is padding."""
+    if size < 8:
+        raise ConfigError(f"target size {size} must be at least 8 pixels")
+    h, w = int(shape[0]), int(shape[1])
+    scale = size / max(h, w)
+    nh, nw = max(1, int(round(h * scale))), max(1, int(round(w * scale)))
+    oy = (size - nh) // 2 if anchor == "center" else 0
+    ox = (size - nw) // 2 if anchor == "center" else 0
+    return {"scale": scale, "offset": (oy, ox), "resized": (nh, nw), "original": (h, w)}
 
 
 def normalize(image: np.ndarray, mode: str = "minmax") -> np.ndarray:

@@ -63,6 +63,16 @@ def preprocess_steps(image: np.ndarray, cfg: PreprocessConfig) -> list[tuple[str
     return out
 
 
+def image_extent(shape: tuple[int, int], cfg: PreprocessConfig) -> tuple[int, int, int, int]:
+    """(y0, x0, y1, x1): where an image of ``shape`` lies on the preprocessed square canvas after
+    the border crop and the aspect-keeping resize; outside it is zero padding, which metrics
+    never score (a 1024 x 512 image at 256 px covers 256 x 128 of the 256 x 256 canvas)."""
+    h, w = ops.cropped_shape(shape, cfg.border_crop) if cfg.border_crop > 0 else tuple(shape)
+    g = ops.pad_geometry((h, w), cfg.image_size)
+    (oy, ox), (nh, nw) = g["offset"], g["resized"]
+    return oy, ox, oy + nh, ox + nw
+
+
 def preprocess_case(image: np.ndarray, mask: np.ndarray | None, cfg: PreprocessConfig):
     """Apply the chain to one image (and its mask). Returns (float32 image, uint8 mask or None)."""
     if mask is not None and mask.shape != image.shape:

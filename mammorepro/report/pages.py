@@ -283,6 +283,7 @@ def provenance_html(folder: str | Path, notebook: str, repo: str | Path | None =
         ("dataset, profile", f"{html.escape(dataset)}, {html.escape(profile)}"),
         ("seeds", html.escape(seeds)),
         ("commit, device", f"<code>{html.escape(commit_label(env))}</code>, {html.escape(str(env.get('device', '?')))}"),
+        ("pixels scored", html.escape(_scored_pixels(m))),
         ("files", " · ".join(files)),
         ("remake it", f"<code>{html.escape(command)}</code>"),
     ]
@@ -340,3 +341,11 @@ def finding(folder: str | Path) -> str:
                 lines.append(f"- *{r['verdict'].replace(claims_mod.RUN_DATA, dataset)}*: {r['claim']}, {number}{' ' + ci if ci else ''}")
                 shown += 1
     return "\n".join(lines)
+
+
+def _scored_pixels(metrics: dict) -> str:
+    """Which pixels the folder's metrics count (older folders do not say: they counted the padding too)."""
+    if "scored_pixels" not in metrics:
+        return "not recorded (made before metrics were scored inside each image): every canvas pixel, so padding too where the images are not square"
+    share = metrics.get("padding_share", 0.0)
+    return f"{metrics['scored_pixels']}" + (f" ({share:.0%} of the test canvases is padding, never scored)" if share else "")
