@@ -21,8 +21,11 @@ from pathlib import Path
 
 import torch
 
+from _probe import history_row
 from mammorepro.papers import p4
 from mammorepro.report import environment, write_json
+
+KEYS = ("lr", "epochs", "monitor", "patience", "width", "unet_base", "image_size", "crop_size")
 
 # today's ``real`` budget first; each other setting changes what its name says
 SETTINGS = {
@@ -44,23 +47,7 @@ def probe(dataset: str, data_root: str, models: str, settings: dict) -> list[dic
             prepared = p4.prepare(cfg, p4.load(cfg))
             t0 = time.perf_counter()
             runs = p4.train_models(cfg, prepared)
-            for run in runs.runs:
-                h = run.history.rows
-                best = max(h, key=lambda r: r["val_dice_lesion"])
-                rows.append(
-                    {
-                        "setting": name,
-                        **{k: cfg[k] for k in ("lr", "epochs", "monitor", "patience", "width", "unet_base", "image_size", "crop_size")},
-                        "model": run.variant,
-                        "best_val_dice_lesion": best["val_dice_lesion"],
-                        "epoch_of_best_val_dice_lesion": best["epoch"],
-                        "val_dice_lesion_at_kept_epoch": h[run.history.best_epoch]["val_dice_lesion"] if run.history.best_epoch >= 0 else float("nan"),
-                        "epochs_run": len(h),
-                        "train_loss_first": h[0]["train_loss"],
-                        "train_loss_last": h[-1]["train_loss"],
-                        "train_seconds": run.train_seconds,
-                    }
-                )
+            rows += [history_row(name, cfg, KEYS, run) for run in runs.runs]
             print(f"{name}: {time.perf_counter() - t0:.0f} s", flush=True)
     return rows
 

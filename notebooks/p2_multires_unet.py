@@ -120,6 +120,23 @@ fig_training = p2.plot_training(runs)
 runs.overview()
 
 # %% [markdown]
+# ### Does early stopping decide the comparison on real data?
+# On CDD-CESM the real profile's U-Net stayed below the brightest-region baseline while its
+# training loss still fell; in several folds and seeds it stopped early with its first epoch kept.
+# A probe on the first fold's *validation* part (`benchmarks/p2_budget.py`, three seeds, no test
+# image seen) trains the U-Net with the real profile's patience and with the same 24 epochs
+# without early stopping. Its file, `benchmarks/results/p2_budget.json`, gives:
+
+# %%
+from mammorepro.report import benchmarks as bench
+
+budget = bench.load("benchmarks/results").get("p2_budget")
+Markdown("\n".join(f"- {s}" for s in bench.p2_budget_findings(budget)))
+
+# %%
+bench.budget_table(budget)
+
+# %% [markdown]
 # ## Every metric definition, both models and the all-background prediction
 # Per-image metrics show a 95 % bootstrap CI over test images. With several seeds, values are
 # means over seeds and "±" is the standard deviation between seeds.

@@ -134,6 +134,9 @@ table = side_by_side.results_table(cfg, result)
 side_by_side.display_table(table)
 
 # %%
+Markdown("\n".join(f"- {s}" for s in side_by_side.detector_findings(cfg, result)))
+
+# %%
 fig_ci = side_by_side.plot_table(table)
 
 # %% [markdown]

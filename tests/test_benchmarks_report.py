@@ -40,4 +40,20 @@ def test_p4_budget_without_its_file_says_how_to_make_it():
     from mammorepro.report import benchmarks
 
     assert "benchmarks/p4_budget.py" in benchmarks.p4_budget_findings(None)[0]
-    assert benchmarks.p4_budget_table(None).empty
+    assert benchmarks.budget_table(None).empty
+
+
+def test_p2_budget_findings_count_the_runs_stopped_at_their_start():
+    from mammorepro.report import benchmarks
+
+    def row(setting, seed, kept_dice, kept, run):
+        return {"setting": setting, "model": "U-Net", "seed": seed, "best_val_dice_lesion": max(kept_dice, 0.3), "val_dice_lesion_at_kept_epoch": kept_dice,
+                "kept_epoch": kept, "epochs_run": run, "train_loss_first": 0.8, "train_loss_last": 0.3, "train_seconds": 10.0}
+
+    result = {"rows": [row("patience 8", 0, 0.06, 1, 9), row("patience 8", 1, 0.30, 5, 13), row("no stop", 0, 0.35, 20, 24), row("no stop", 1, 0.41, 17, 24)]}
+    first, second = benchmarks.p2_budget_findings(result)
+    assert "0.180 (seeds 0.060 to 0.300)" in first and "9-13 epochs run" in first and "1 of 2 seeds kept epoch 2 or earlier" in first
+    assert second.startswith("U-Net, no stop") and "0 of 2 seeds" in second
+    table = benchmarks.budget_table(result)
+    assert table.index.names == ["setting", "model", "seed"] and table.loc[("patience 8", "U-Net", 0), "kept epoch"] == 1
+    assert "benchmarks/p2_budget.py" in benchmarks.p2_budget_findings(None)[0]

@@ -130,3 +130,14 @@ def test_learned_marks_a_method_whose_ci_does_not_clear_all_background(tmp_path)
     assert frame.loc["U-Net", "reading"] == "beats all-background"
     assert frame.loc["FCN8", "reading"].startswith("no better than all-background")
     assert "all-background" not in frame.index
+
+
+def test_detector_findings_say_why_a_pipeline_without_boxes_predicts_nothing():
+    from mammorepro.papers.side_by_side import Result, detector_findings
+
+    silent = Result([], [0], ["fold1"], {}, detection=[{"split": "fold1", "seed": 0, "tpr": 0.0, "fp_per_image": 0.0, "ap": 0.001}])
+    lines = detector_findings({"det_iterations": 150}, silent)
+    assert "found 0% of the test masses" in lines[0] and len(lines) == 2 and "150 detector iterations" in lines[1]
+    found = Result([], [0], ["fold1"], {}, detection=[{"split": "fold1", "seed": 0, "tpr": 0.5, "fp_per_image": 1.2, "ap": 0.3}])
+    assert len(detector_findings({"det_iterations": 150}, found)) == 1  # it proposed boxes: nothing to explain
+    assert detector_findings({"det_iterations": 150}, Result([], [0], [], {})) == []

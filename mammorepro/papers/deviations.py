@@ -75,7 +75,7 @@ P4 = [
          "the setting with the best validation lesion Dice for every model in benchmarks/results/p4_budget.json (validation part only); at 128 px FCN32's training loss did not move", "disclosed"),
     item("test split", "sec. 3.4: a 70/30 hold-out", "",
          "folds 1 (the default) keeps the hold-out by patient; the real profile tests on every fold of CDD-CESM's five-fold scheme by patient (folds 0), each image once, the folds pooled",
-         "the hold-out's 44 CDD-CESM test images (24 with a mass) left CIs of +-0.05, too wide to say whether a model beats the brightest-region baseline; each fold trains on 80 % (less validation), not 70 %", "parameter"),
+         "the hold-out's CDD-CESM test part gave intervals too wide to say whether a model beats the brightest-region baseline; each fold trains on 80 % (less validation), not 70 %", "parameter"),
     item("data", "100 private mammograms x 10 augmentations", "", "CDD-CESM (real) and the phantom", "the paper's data is private", "disclosed"),
 ]
 

@@ -89,16 +89,19 @@ def cpu_settings_table(result: dict) -> pd.DataFrame:
     )
 
 
-def p4_budget_table(result: dict | None) -> pd.DataFrame:
-    """Per budget setting and model (``benchmarks/p4_budget.py``, validation part only): the best
+def budget_table(result: dict | None) -> pd.DataFrame:
+    """Per budget setting, model (and seed, where the probe ran several) of a budget probe
+    (``benchmarks/p2_budget.py``, ``benchmarks/p4_budget.py``, validation part only): the best
     validation Dice over lesion images, the one at the epoch the setting keeps, epochs run, and
     how far the training loss moved (first to last epoch)."""
     rows = [
         {
             "setting": r["setting"],
             "model": r["model"],
+            **({"seed": r["seed"]} if "seed" in r and len({x.get("seed") for x in result["rows"]}) > 1 else {}),
             "best val Dice (lesion images)": round(r["best_val_dice_lesion"], 3),
             "at the kept epoch": round(r["val_dice_lesion_at_kept_epoch"], 3),
+            **({"kept epoch": r["kept_epoch"]} if "kept_epoch" in r else {}),
             "epochs run": r["epochs_run"],
             "train loss first -> last": f"{r['train_loss_first']:.4f} -> {r['train_loss_last']:.4f}",
             "loss fell by %": round(100 * (1 - r["train_loss_last"] / r["train_loss_first"]), 1),
@@ -106,7 +109,12 @@ def p4_budget_table(result: dict | None) -> pd.DataFrame:
         }
         for r in (result or {}).get("rows", [])
     ]
-    return pd.DataFrame(rows, columns=["setting", "model"] if not rows else None).set_index(["setting", "model"])
+    index = ["setting", "model"] + (["seed"] if rows and "seed" in rows[0] else [])
+    return pd.DataFrame(rows, columns=index if not rows else None).set_index(index)
+
+
+def _missing(probe: str) -> list[str]:
+    return [f"no `{probe}.json` yet: run `python benchmarks/{probe}.py --data-root <your CDD-CESM copy>`"]
 
 
 def p4_budget_findings(result: dict | None, flat: float = 5.0) -> list[str]:
@@ -114,7 +122,7 @@ def p4_budget_findings(result: dict | None, flat: float = 5.0) -> list[str]:
     every setting (under ``flat`` % means it learned nothing in any), and the setting with the
     best kept-epoch validation Dice; one sentence saying how to make the file when there is none."""
     if not result:
-        return ["no `p4_budget.json` yet: run `python benchmarks/p4_budget.py --data-root <your CDD-CESM copy>`"]
+        return _missing("p4_budget")
     out = []
     frame = pd.DataFrame(result["rows"])
     for model, rows in frame.groupby("model", sort=False):
@@ -122,6 +130,23 @@ def p4_budget_findings(result: dict | None, flat: float = 5.0) -> list[str]:
         best = rows.loc[rows["val_dice_lesion_at_kept_epoch"].idxmax()]
         moved = "its training loss fell by at most" if fall.max() < flat else "its training loss fell by up to"
         out.append(f"{model}: {moved} {fall.max():.1f} % in any setting; best kept-epoch validation Dice {best['val_dice_lesion_at_kept_epoch']:.3f} ({best['setting']})")
+    return out
+
+
+def p2_budget_findings(result: dict | None, early: int = 2) -> list[str]:
+    """Sentences written from the p2 probe: per setting and model, the kept-epoch validation
+    Dice over lesion images across seeds (mean, min, max), the epochs run, and how many seeds
+    kept an epoch no later than ``early`` (a run stopped before it started to segment)."""
+    if not result:
+        return _missing("p2_budget")
+    out = []
+    frame = pd.DataFrame(result["rows"])
+    for (setting, model), rows in frame.groupby(["setting", "model"], sort=False):
+        kept = rows["val_dice_lesion_at_kept_epoch"]
+        out.append(
+            f"{model}, {setting}: kept-epoch validation Dice {kept.mean():.3f} (seeds {kept.min():.3f} to {kept.max():.3f}), "
+            f"{rows['epochs_run'].min()}-{rows['epochs_run'].max()} epochs run, {int((rows['kept_epoch'] <= early).sum())} of {len(rows)} seeds kept epoch {early} or earlier"
+        )
     return out
 
 
