@@ -5,6 +5,11 @@ move means nothing was learned) and the training seconds."""
 
 from __future__ import annotations
 
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable
+
 
 def history_row(setting: str, cfg: dict, keys: tuple[str, ...], run) -> dict:
     """One probe row: the setting's name, its parameters ``keys`` and the run's history in brief."""
@@ -24,3 +29,17 @@ def history_row(setting: str, cfg: dict, keys: tuple[str, ...], run) -> dict:
         "train_loss_last": h[-1]["train_loss"],
         "train_seconds": run.train_seconds,
     }
+
+
+def probe(settings: dict[str, dict], train: Callable[[dict, str], tuple[dict, object]], keys: tuple[str, ...]) -> list[dict]:
+    """Every setting in turn: ``train(change, results_root)`` configures, prepares and trains
+    (returning the config and its ``Runs``) under a scratch results root, so that a probe's
+    checkpoints never meet a real run's; one :func:`history_row` per run."""
+    rows = []
+    with tempfile.TemporaryDirectory() as scratch:
+        for name, change in settings.items():
+            t0 = time.perf_counter()
+            cfg, runs = train(change, str(Path(scratch) / "results"))
+            rows += [history_row(name, cfg, keys, run) for run in runs.runs]
+            print(f"{name}: {time.perf_counter() - t0:.0f} s", flush=True)
+    return rows

@@ -17,15 +17,12 @@ validation Dice over lesion images, the one at the kept epoch, the kept epoch an
 from __future__ import annotations
 
 import argparse
-import tempfile
-import time
 from pathlib import Path
 
 import torch
 
-from _probe import history_row
-from mammorepro.losses import build_loss
-from mammorepro.papers import common, p2
+from _probe import probe as run_settings
+from mammorepro.papers import p2
 from mammorepro.report import environment, write_json
 
 KEYS = ("lr", "epochs", "patience", "image_size", "base_width")
@@ -37,17 +34,11 @@ SETTINGS = {
 
 
 def probe(dataset: str, data_root: str, variants: list[str], n_seeds: int, settings: dict) -> list[dict]:
-    rows = []
-    with tempfile.TemporaryDirectory() as scratch:  # checkpoints of a probe never meet a real run's
-        for name, change in settings.items():
-            cfg = p2.configure("real", dataset=dataset, data_root=data_root, results_root=str(Path(scratch) / "results"), n_seeds=n_seeds, resume=False, folds=1, **change)
-            prepared = p2.prepare_folds(cfg, p2.load(cfg))[0]
-            t0 = time.perf_counter()
-            builders = {v: (p2.VARIANTS[v], lambda seed, v=v: p2.build_model(cfg, v, seed)) for v in variants}
-            runs = common.train_all("p2", cfg, prepared, builders, build_loss("bce"), common.seeds(cfg), optimizer="adam")
-            rows += [history_row(name, cfg, KEYS, run) for run in runs.runs]
-            print(f"{name}: {time.perf_counter() - t0:.0f} s", flush=True)
-    return rows
+    def train(change: dict, results_root: str):
+        cfg = p2.configure("real", dataset=dataset, data_root=data_root, results_root=results_root, n_seeds=n_seeds, resume=False, folds=1, **change)
+        return cfg, p2.train_variants(cfg, p2.prepare_folds(cfg, p2.load(cfg))[0], variants=variants)
+
+    return run_settings(settings, train, KEYS)
 
 
 def main() -> None:
@@ -59,9 +50,6 @@ def main() -> None:
     ap.add_argument("--out", default="benchmarks/results")
     args = ap.parse_args()
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
-    unknown = [v for v in variants if v not in p2.VARIANTS]
-    if unknown:
-        raise SystemExit(f"unknown variant {unknown[0]!r}: use a comma-separated subset of {', '.join(p2.VARIANTS)}")
     out = Path(args.out) / "p2_budget.json"
     rows = probe(args.dataset, args.data_root, variants, args.seeds, SETTINGS)
     write_json(out, {"what": __doc__.splitlines()[0], "dataset": args.dataset, "split": "the p2 real profile's first fold, validation part", "seeds": args.seeds, "threads": torch.get_num_threads(), "rows": rows, "env": environment("cpu")})

@@ -15,13 +15,11 @@ notebook prints the table from ``p4_budget.json`` (nothing typed by hand).
 from __future__ import annotations
 
 import argparse
-import tempfile
-import time
 from pathlib import Path
 
 import torch
 
-from _probe import history_row
+from _probe import probe as run_settings
 from mammorepro.papers import p4
 from mammorepro.report import environment, write_json
 
@@ -40,16 +38,11 @@ SETTINGS = {
 
 
 def probe(dataset: str, data_root: str, models: str, settings: dict) -> list[dict]:
-    rows = []
-    with tempfile.TemporaryDirectory() as scratch:  # checkpoints of a probe never meet a real run's
-        for name, change in settings.items():
-            cfg = p4.configure("real", dataset=dataset, data_root=data_root, results_root=str(Path(scratch) / "results"), models=models, n_seeds=1, resume=False, **change)
-            prepared = p4.prepare(cfg, p4.load(cfg))
-            t0 = time.perf_counter()
-            runs = p4.train_models(cfg, prepared)
-            rows += [history_row(name, cfg, KEYS, run) for run in runs.runs]
-            print(f"{name}: {time.perf_counter() - t0:.0f} s", flush=True)
-    return rows
+    def train(change: dict, results_root: str):
+        cfg = p4.configure("real", dataset=dataset, data_root=data_root, results_root=results_root, models=models, n_seeds=1, resume=False, **change)
+        return cfg, p4.train_models(cfg, p4.prepare(cfg, p4.load(cfg)))
+
+    return run_settings(settings, train, KEYS)
 
 
 def main() -> None:

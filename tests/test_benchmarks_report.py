@@ -57,3 +57,28 @@ def test_p2_budget_findings_count_the_runs_stopped_at_their_start():
     table = benchmarks.budget_table(result)
     assert table.index.names == ["setting", "model", "seed"] and table.loc[("patience 8", "U-Net", 0), "kept epoch"] == 1
     assert "benchmarks/p2_budget.py" in benchmarks.p2_budget_findings(None)[0]
+
+
+def test_a_budget_probe_trains_each_setting_under_a_scratch_root_and_keeps_one_row_per_run():
+    import sys
+    from types import SimpleNamespace
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from _probe import probe
+
+    def run(variant, seed, kept, dice):
+        history = SimpleNamespace(rows=[{"epoch": e + 1, "train_loss": 1.0 / (e + 1), "val_dice_lesion": d} for e, d in enumerate(dice)], best_epoch=kept)
+        return SimpleNamespace(variant=variant, seed=seed, history=history, train_seconds=2.0)
+
+    roots = []
+
+    def train(change, results_root):
+        roots.append(results_root)
+        return {"lr": change["lr"]}, SimpleNamespace(runs=[run("U-Net", 0, 0, [0.1, 0.3]), run("U-Net", 1, 1, [0.2, 0.4])])
+
+    rows = probe({"slow": {"lr": 0.01}, "fast": {"lr": 0.1}}, train, ("lr",))
+    assert [(r["setting"], r["seed"], r["lr"]) for r in rows] == [("slow", 0, 0.01), ("slow", 1, 0.01), ("fast", 0, 0.1), ("fast", 1, 0.1)]
+    first = rows[0]
+    assert first["best_val_dice_lesion"] == 0.3 and first["epoch_of_best_val_dice_lesion"] == 2 and first["val_dice_lesion_at_kept_epoch"] == 0.1 and first["kept_epoch"] == 1
+    assert first["train_loss_first"] == 1.0 and first["train_loss_last"] == 0.5 and first["epochs_run"] == 2
+    assert len(set(roots)) == 1 and not Path(roots[0]).parent.exists()  # one scratch root, removed afterwards

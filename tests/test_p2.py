@@ -79,3 +79,14 @@ def test_p2_smoke_run_properties(smoke_p2):
     metrics = smoke_p2["metrics"]
     assert_run_properties(metrics, EXACT)
     assert metrics["n_test"] == 6 and [r["epochs_run"] for r in metrics["runs"]] == [2, 2]
+
+
+def test_train_variants_trains_only_the_variants_named(tmp_path):
+    from mammorepro.errors import ConfigError
+
+    cfg = p2.configure("smoke", results_root=str(tmp_path / "results"), n_cases=16, epochs=1, n_seeds=1)
+    prepared = p2.prepare_folds(cfg, p2.load(cfg))[0]
+    runs = p2.train_variants(cfg, prepared, variants=["U-Net"])
+    assert [r.variant for r in runs.runs] == ["U-Net"]
+    with pytest.raises(ConfigError, match="unknown variant 'SegNet'"):
+        p2.train_variants(cfg, prepared, variants=["SegNet"])

@@ -165,20 +165,19 @@ class PreprocessedCache:
 
     def _consolidate(self, ids: list[str], part: dict[str, Path], cfg: PreprocessConfig, kinds) -> dict:
         s = cfg.image_size
+        extents = []
         for name, dtype in (("images", np.float16), ("masks", np.uint8)):
             tmp = self.folder / f".{name}.npy.tmp"
             arr = np.lib.format.open_memmap(tmp, mode="w+", dtype=dtype, shape=(len(ids), s, s))
             for i, c in enumerate(ids):
                 with np.load(part[c]) as f:
                     pair = f["pair"]
+                    if name == "images":
+                        extents.append([int(v) for v in f["extent"]])
                 arr[i] = pair[0] if name == "images" else pair[1].astype(np.uint8)
             arr.flush()
             del arr
             os.replace(tmp, self.folder / f"{name}.npy")
-        extents = []
-        for c in ids:
-            with np.load(part[c]) as f:
-                extents.append([int(v) for v in f["extent"]])
         from mammorepro import __version__
 
         return {

@@ -137,14 +137,18 @@ def parameter_counts(cfg: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def train_variants(cfg: dict, prepared: Prepared, progress: bool = False) -> Runs:
-    """Train U-Net and MultiRes U-Net for every seed with the same split, BCE loss, Adam, batch
-    and early stopping (validation Dice, ``patience`` epochs; best weights kept)."""
+def train_variants(cfg: dict, prepared: Prepared, progress: bool = False, variants: list[str] | None = None) -> Runs:
+    """Train U-Net and MultiRes U-Net (or the ``variants`` named) for every seed with the same
+    split, BCE loss, Adam, batch and early stopping (validation Dice, ``patience`` epochs; best
+    weights kept)."""
+    unknown = [v for v in variants or [] if v not in VARIANTS]
+    if unknown:
+        raise ConfigError(f"unknown variant {unknown[0]!r}: use a subset of {', '.join(VARIANTS)}")
     return train_all(
         PAPER,
         cfg,
         prepared,
-        {v: (name, lambda seed, v=v: build_model(cfg, v, seed)) for v, name in VARIANTS.items()},
+        {v: (name, lambda seed, v=v: build_model(cfg, v, seed)) for v, name in VARIANTS.items() if variants is None or v in variants},
         build_loss("bce"),
         seeds(cfg),
         progress=progress,

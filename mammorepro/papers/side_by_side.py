@@ -356,7 +356,8 @@ def detector_findings(cfg: dict, result: Result) -> list[str]:
     if not result.detection:
         return []
     mean = {k: float(np.mean([d[k] for d in result.detection])) for k in ("tpr", "fp_per_image", "ap")}
-    out = [f"The detector ({len(result.detection)} runs, {result.detection[0].get('split', '')} split) found {mean['tpr']:.0%} of the test masses at {mean['fp_per_image']:.2f} false positives per image; AP at IoU 0.5 {mean['ap']:.3f}."]
+    splits = ", ".join(dict.fromkeys(str(d.get("split", "")) for d in result.detection))
+    out = [f"The detector ({len(result.detection)} runs; split {splits}) found {mean['tpr']:.0%} of the test masses at {mean['fp_per_image']:.2f} false positives per image; AP at IoU 0.5 {mean['ap']:.3f}."]
     if mean["tpr"] == 0 and mean["fp_per_image"] == 0:
         out.append(
             "It proposed no box above the score threshold, so the second stage had nothing to segment and the pipeline predicts no mass: "
